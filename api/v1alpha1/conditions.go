@@ -1,0 +1,71 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+// Condition types on a Parcel. Ready follows kstatus: True once the status
+// reflects the latest spec and all work on it is done. Reconciling and
+// Stalled appear only while True ("abnormal-true"), so tools that read
+// kstatus know a parcel is still being worked on or stuck.
+const (
+	// ConditionReady is True when the status reflects spec and every
+	// proof-of-delivery file is stored.
+	ConditionReady = "Ready"
+	// ConditionProofOfDeliveryStored is True when every proof-of-delivery
+	// file the events carry is stored in its final place and verified. It
+	// is absent on a parcel that never had one.
+	ConditionProofOfDeliveryStored = "ProofOfDeliveryStored"
+	// ConditionReconciling is True while the operator is still working
+	// towards Ready, e.g. retrying an unreachable object store.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when the operator cannot make progress
+	// without a person, e.g. a proof of delivery that fails verification.
+	ConditionStalled = "Stalled"
+)
+
+// Condition reasons. They double as the POD printer column, so they read as
+// a state: Stored, Pending, StoreUnavailable.
+const (
+	// ReasonReconciled: the status reflects the latest spec.
+	ReasonReconciled = "Reconciled"
+	// ReasonStored: every proof-of-delivery file is stored and verified.
+	ReasonStored = "Stored"
+	// ReasonPending: proof-of-delivery files are waiting to be moved.
+	ReasonPending = "Pending"
+	// ReasonStoreUnavailable: the object store could not be reached.
+	ReasonStoreUnavailable = "StoreUnavailable"
+	// ReasonVerificationFailed: a staged file does not have the size or
+	// digest its event recorded; it is kept for inspection, never stored.
+	ReasonVerificationFailed = "VerificationFailed"
+	// ReasonStagedObjectMissing: neither the staged file nor a verified
+	// final copy exists.
+	ReasonStagedObjectMissing = "StagedObjectMissing"
+)
+
+// Kubernetes Event reasons recorded on a Parcel.
+const (
+	// EventStatusChanged: an event moved the parcel to a new status.
+	EventStatusChanged = "StatusChanged"
+	// EventTransitionRejected: an event reported a transition the graph does
+	// not allow.
+	EventTransitionRejected = "TransitionRejected"
+	// EventProofOfDeliveryStored: a proof-of-delivery file was stored and
+	// verified.
+	EventProofOfDeliveryStored = "ProofOfDeliveryStored"
+	// EventProofOfDeliveryFailed: a proof-of-delivery file could not be
+	// stored; the message says why.
+	EventProofOfDeliveryFailed = "ProofOfDeliveryFailed"
+)

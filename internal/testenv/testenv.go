@@ -1,0 +1,75 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package testenv starts the real control plane (kube-apiserver and etcd,
+// built by `make envtest`) that the integration tests run against, with the
+// project's CRDs installed from config/crd.
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// errNoControlPlane is what a test run without the control plane reports.
+var errNoControlPlane = errors.New("the envtest control plane is not built: run `make envtest` " +
+	"(`make test` does it for you) and set KUBEBUILDER_ASSETS to the directory it prints")
+
+// RepoRoot is the checkout's root directory.
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// AssetsDir returns the directory holding kube-apiserver, etcd and kubectl,
+// or an error that tells the developer how to build them.
+func AssetsDir() (string, error) {
+	dir := os.Getenv("KUBEBUILDER_ASSETS")
+	if dir == "" {
+		return "", errNoControlPlane
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
+		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
+			return "", fmt.Errorf("%w (%s: %v)", errNoControlPlane, bin, err)
+		}
+	}
+	return dir, nil
+}
+
+// Start starts a control plane with the project's CRDs installed. Stop the
+// returned environment when done.
+func Start() (*envtest.Environment, *rest.Config, error) {
+	assets, err := AssetsDir()
+	if err != nil {
+		return nil, nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the envtest control plane from %s: %w", assets, err)
+	}
+	return env, cfg, nil
+}
