@@ -7,6 +7,7 @@ KUBE_VERSION ?= 1.37.2
 ETCD_VERSION ?= 3.6.16
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
+VERSITYGW_VERSION ?= 1.8.0
 
 GOOS ?= $(shell go env GOOS)
 GOARCH ?= $(shell go env GOARCH)
@@ -18,6 +19,8 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 ENVTEST_CACHE ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/kubebuilder-envtest
 ENVTEST_ASSETS ?= $(ENVTEST_CACHE)/k8s/$(KUBE_VERSION)-$(GOOS)-$(GOARCH)
+# The S3 server the tests store proof-of-delivery files in, cached the same way.
+VERSITYGW ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/parcel-operator/versitygw/v$(VERSITYGW_VERSION)/versitygw
 
 # kubectl for install/deploy: the one on PATH, else the one built for envtest.
 KUBECTL ?= $(or $(shell command -v kubectl 2>/dev/null),$(ENVTEST_ASSETS)/kubectl)
@@ -54,8 +57,8 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: test
-test: manifests generate fmt vet envtest ## Run every test against a real control plane.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... -coverprofile cover.out
+test: manifests generate fmt vet envtest s3server ## Run every test against a real control plane.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./... -coverprofile cover.out
 
 .PHONY: verify
 verify: manifests generate fmt ## Fail when generated or formatted files differ from what is committed.
@@ -106,6 +109,10 @@ undeploy: kustomize ## Remove the manager from the cluster in your kubeconfig.
 .PHONY: envtest
 envtest: ## Build kube-apiserver, etcd and kubectl for the tests (minutes the first time, then cached).
 	@KUBE_VERSION="$(KUBE_VERSION)" ETCD_VERSION="$(ETCD_VERSION)" ENVTEST_CACHE="$(ENVTEST_CACHE)" hack/envtest.sh >/dev/null
+
+.PHONY: s3server
+s3server: ## Build versitygw, the S3 server the tests store PODs in.
+	@VERSITYGW_VERSION="$(VERSITYGW_VERSION)" hack/s3server.sh >/dev/null
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Build controller-gen into bin/.

@@ -14,25 +14,33 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Command manager is parcel-operator's one binary: the Parcel controllers
-// (on the elected leader) and the courier webhook (on every replica).
+// Command manager is parcel-operator's one binary: the Parcel controller
+// (on the elected leader) and, in later releases, the courier webhook (on
+// every replica).
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
+	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+	"github.com/parcelops/parcel-operator/controllers"
+	"github.com/parcelops/parcel-operator/internal/podstore"
 )
 
 // leaderElectionID names the Lease the replicas compete for.
@@ -48,66 +56,121 @@ func init() {
 	utilruntime.Must(trackingv1alpha1.AddToScheme(scheme))
 }
 
+// options are the manager's command-line flags.
+type options struct {
+	metricsAddr          string
+	probeAddr            string
+	secureMetrics        bool
+	enableHTTP2          bool
+	enableLeaderElection bool
+	podBucket            string
+	podRetention         string
+	maxConcurrent        int
+}
+
 func main() {
-	var (
-		metricsAddr          string
-		probeAddr            string
-		secureMetrics        bool
-		enableHTTP2          bool
-		enableLeaderElection bool
-	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443",
+	var o options
+	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443",
 		"Address the metrics endpoint binds to: :8443 for HTTPS, :8080 for HTTP, 0 to disable.")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
-	flag.BoolVar(&secureMetrics, "metrics-secure", true,
-		"Serve metrics over HTTPS, for callers the API server authenticates and authorizes.")
-	flag.BoolVar(&enableHTTP2, "enable-http2", false,
-		"Allow HTTP/2 on the metrics server; off by default against HTTP/2 Stream Cancellation and Rapid Reset CVEs.")
-	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
+	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
+	flag.BoolVar(&o.secureMetrics, "metrics-secure", true,
+		"Serve metrics over HTTPS, to callers the API server authenticates and authorizes.")
+	flag.BoolVar(&o.enableHTTP2, "enable-http2", false,
+		"Allow HTTP/2 on the metrics server; off by default against the HTTP/2 Stream Cancellation and Rapid Reset CVEs.")
+	flag.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Elect a leader so only one replica reconciles; required with more than one replica.")
-	opts := zap.Options{}
-	opts.BindFlags(flag.CommandLine)
+	flag.StringVar(&o.podBucket, "pod-bucket", defaultPODBucket(),
+		"Bucket URL for proof-of-delivery files: s3://bucket?endpoint=…&use_path_style=true, gs://…, azblob://…, file:///dir. "+
+			"Credentials come from the environment or workload identity, never the URL.")
+	flag.StringVar(&o.podRetention, "pod-retention", string(controllers.PODRetentionRetain),
+		"What happens to stored proof-of-delivery files when their Parcel is deleted: Retain, or Delete (through a finalizer).")
+	flag.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 4, "Parcels reconciled at once.")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	if err := run(ctrl.SetupSignalHandler(), o); err != nil {
+		setupLog.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	retention := controllers.PODRetention(o.podRetention)
+	if retention != controllers.PODRetentionRetain && retention != controllers.PODRetentionDelete {
+		return fmt.Errorf("--pod-retention=%q: want Retain or Delete", o.podRetention)
+	}
+	if o.maxConcurrent < 1 {
+		return fmt.Errorf("--max-concurrent-reconciles=%d: want at least 1", o.maxConcurrent)
+	}
 
 	var tlsOpts []func(*tls.Config)
-	if !enableHTTP2 {
+	if !o.enableHTTP2 {
 		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
 	}
 	metricsOptions := metricsserver.Options{
-		BindAddress:   metricsAddr,
-		SecureServing: secureMetrics,
+		BindAddress:   o.metricsAddr,
+		SecureServing: o.secureMetrics,
 		TLSOpts:       tlsOpts,
 	}
-	if secureMetrics {
+	if o.secureMetrics {
 		metricsOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsOptions,
-		HealthProbeBindAddress:        probeAddr,
-		LeaderElection:                enableLeaderElection,
+		HealthProbeBindAddress:        o.probeAddr,
+		LeaderElection:                o.enableLeaderElection,
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionReleaseOnCancel: true,
+		// managedFields are a large share of a Parcel's bytes and nothing
+		// here reads them.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 	})
 	if err != nil {
-		setupLog.Error(err, "unable to create manager")
-		os.Exit(1)
+		return fmt.Errorf("creating the manager: %w", err)
 	}
 
+	store, err := podstore.Open(ctx, o.podBucket)
+	if err != nil {
+		return fmt.Errorf("opening the proof-of-delivery bucket: %w", err)
+	}
+	defer func() { _ = store.Close() }()
+
+	if err := (&controllers.ParcelReconciler{
+		Client:      mgr.GetClient(),
+		Recorder:    mgr.GetEventRecorder("parcel-controller"),
+		Store:       store,
+		Transitions: trackingv1alpha1.DefaultTransitions,
+		Retention:   retention,
+		Clock:       clock.RealClock{},
+	}).SetupWithManager(mgr, o.maxConcurrent); err != nil {
+		return fmt.Errorf("setting up the Parcel controller: %w", err)
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		setupLog.Error(err, "unable to set up health check")
-		os.Exit(1)
+		return fmt.Errorf("adding the health check: %w", err)
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		setupLog.Error(err, "unable to set up ready check")
-		os.Exit(1)
+		return fmt.Errorf("adding the ready check: %w", err)
 	}
 
-	setupLog.Info("starting manager")
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
-		setupLog.Error(err, "manager exited with an error")
-		os.Exit(1)
+	setupLog.Info("starting manager", "podBucket", store.ObjectURL(""), "podRetention", retention)
+	return mgr.Start(ctx)
+}
+
+// defaultPODBucket keeps proof-of-delivery files in the user's data
+// directory, so the binary works out of the box on a laptop. Clusters pass
+// --pod-bucket.
+func defaultPODBucket() string {
+	dir := os.Getenv("XDG_DATA_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			home = os.TempDir()
+		}
+		dir = filepath.Join(home, ".local", "share")
 	}
+	return "file://" + filepath.Join(dir, "parcel-operator", "pods")
 }

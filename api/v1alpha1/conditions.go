@@ -53,6 +53,9 @@ const (
 	// ReasonStagedObjectMissing: neither the staged file nor a verified
 	// final copy exists.
 	ReasonStagedObjectMissing = "StagedObjectMissing"
+	// ReasonInvalidStagingKey: an event names a staging key outside its own
+	// namespace's staging area; the file is not touched.
+	ReasonInvalidStagingKey = "InvalidStagingKey"
 )
 
 // Kubernetes Event reasons recorded on a Parcel.
@@ -68,4 +71,10 @@ const (
 	// EventProofOfDeliveryFailed: a proof-of-delivery file could not be
 	// stored; the message says why.
 	EventProofOfDeliveryFailed = "ProofOfDeliveryFailed"
+	// EventProofOfDeliveryDeleted: the parcel's stored files were deleted
+	// with it (--pod-retention=Delete).
+	EventProofOfDeliveryDeleted = "ProofOfDeliveryDeleted"
+	// EventReconcileFailed: reconciling failed for a reason other than the
+	// object store; the message says why. It is retried.
+	EventReconcileFailed = "ReconcileFailed"
 )

@@ -104,6 +104,7 @@ func (g *TransitionGraph) Fold(events []TrackingEvent) FoldResult {
 
 	result.Steps = make([]FoldStep, 0, len(events))
 	phase := StatusNotScanned
+	last := -1
 	for _, i := range order {
 		e := &events[i]
 		step := FoldStep{Index: i, Verdict: EventVerdict{ID: e.ID}, From: phase, To: e.Status}
@@ -120,12 +121,15 @@ func (g *TransitionGraph) Fold(events []TrackingEvent) FoldResult {
 			step.Verdict.Reason = g.refusal(phase, e.Status)
 		}
 		if r := step.Verdict.Result; r == ResultApplied || r == ResultUnchanged {
-			t := e.Time
-			result.LastEventTime = &t
+			last = i
 		}
 		result.Steps = append(result.Steps, step)
 	}
 	result.Phase = phase
+	if last >= 0 {
+		t := events[last].Time
+		result.LastEventTime = &t
+	}
 	return result
 }
 

@@ -19,6 +19,8 @@ package v1alpha1
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // TrackingStatus is a parcel's tracking status in canonical form.
@@ -57,7 +59,7 @@ var statuses = []statusInfo{
 	{StatusDelivered, "Delivered", nil},
 	{StatusFailedDelivery, "Failed Delivery", nil},
 	{StatusReturnToSender, "Return to Sender", []string{"RTS- Return to Sender", "RTS"}},
-	{StatusReturnToDepot, "Return to Depot", []string{"RD- Return to depo", "RD", "Return to Depo"}},
+	{StatusReturnToDepot, "Return to Depot", []string{"RD- Return to depo", "RD", "Return to Depo", "RD- Return to Depot"}},
 }
 
 // spellingIndex maps a normalised spelling to its status.
@@ -135,7 +137,9 @@ func ParseTrackingStatus(value string) (TrackingStatus, error) {
 	return "", &UnknownStatusError{Value: value}
 }
 
-// normalizeSpelling keeps only ASCII letters (lower-cased) and digits.
+// normalizeSpelling keeps only ASCII letters (lower-cased) and digits. A
+// letter or digit outside ASCII makes the whole value unknown (""), so that
+// "Deliveredé" is not quietly read as "Delivered".
 func normalizeSpelling(value string) string {
 	var b strings.Builder
 	for _, r := range value {
@@ -144,6 +148,8 @@ func normalizeSpelling(value string) string {
 			b.WriteRune(r)
 		case r >= 'A' && r <= 'Z':
 			b.WriteRune(r + ('a' - 'A'))
+		case r > unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)), r == utf8.RuneError:
+			return ""
 		}
 	}
 	return b.String()

@@ -1,0 +1,61 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+// POD move results, the values of the result label.
+const (
+	moveStored             = "stored"
+	moveStoreUnavailable   = "store_unavailable"
+	moveVerificationFailed = "verification_failed"
+	moveStagedMissing      = "staged_missing"
+	moveInvalid            = "invalid"
+)
+
+// The reconciler's metrics. Labels stay low-cardinality: statuses and
+// results, never article IDs or namespaces.
+var (
+	transitionsApplied = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parcel_transitions_applied_total",
+		Help: "Status transitions newly applied by the fold, by from and to status.",
+	}, []string{"from", "to"})
+	transitionsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parcel_transitions_rejected_total",
+		Help: "Events newly rejected by the fold, by the parcel's status and the refused status.",
+	}, []string{"from", "to"})
+	podMoves = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parcel_pod_moves_total",
+		Help: "Attempts to move a staged proof-of-delivery file to its final place, by result.",
+	}, []string{"result"})
+	podBytesStored = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parcel_pod_stored_bytes_total",
+		Help: "Bytes of proof-of-delivery files stored and verified.",
+	})
+	podMoveDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parcel_pod_move_duration_seconds",
+		Help:    "Time to verify and store one proof-of-delivery file.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+	})
+)
+
+func init() {
+	metrics.Registry.MustRegister(transitionsApplied, transitionsRejected, podMoves, podBytesStored, podMoveDuration)
+}

@@ -1,0 +1,507 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+	"github.com/parcelops/parcel-operator/internal/podstore"
+)
+
+const articleID = "ARP1000052447"
+
+var base = time.Date(2025, 10, 8, 7, 0, 0, 0, time.UTC)
+
+func ev(id string, s trackingv1alpha1.TrackingStatus, minute int) trackingv1alpha1.TrackingEvent {
+	return trackingv1alpha1.TrackingEvent{
+		ID:     id,
+		Status: s,
+		Time:   metav1.NewTime(base.Add(time.Duration(minute) * time.Minute)),
+		Source: "acme",
+	}
+}
+
+// toDelivery is a parcel's life up to the last scan before delivery.
+func toDelivery() []trackingv1alpha1.TrackingEvent {
+	return []trackingv1alpha1.TrackingEvent{
+		ev("received", trackingv1alpha1.StatusReceivedInDepot, 0),
+		ev("loaded", trackingv1alpha1.StatusLoadedByDriver, 30),
+		ev("in-transit", trackingv1alpha1.StatusInTransit, 60),
+	}
+}
+
+// createParcel creates a Parcel this harness's manager watches, in a
+// namespace of its own.
+func (h *harness) createParcel(events ...trackingv1alpha1.TrackingEvent) *trackingv1alpha1.Parcel {
+	GinkgoHelper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "parcel-"}}
+	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
+	p := &trackingv1alpha1.Parcel{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: trackingv1alpha1.ParcelName(articleID), Labels: h.label},
+		Spec:       trackingv1alpha1.ParcelSpec{ArticleID: articleID, Events: events},
+	}
+	Expect(k8sClient.Create(ctx, p)).To(Succeed())
+	return p
+}
+
+// appendEvents appends events the way writers do: one JSON patch, no
+// read-modify-write of the list.
+func appendEvents(p *trackingv1alpha1.Parcel, events ...trackingv1alpha1.TrackingEvent) {
+	GinkgoHelper()
+	current := &trackingv1alpha1.Parcel{}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), current)).To(Succeed())
+	var ops []map[string]any
+	if len(current.Spec.Events) == 0 {
+		ops = append(ops, map[string]any{"op": "add", "path": "/spec/events", "value": events})
+	} else {
+		for _, e := range events {
+			ops = append(ops, map[string]any{"op": "add", "path": "/spec/events/-", "value": e})
+		}
+	}
+	patch, err := json.Marshal(ops)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(k8sClient.Patch(ctx, current, client.RawPatch(types.JSONPatchType, patch))).To(Succeed())
+}
+
+// reconciled waits until the status describes the current generation.
+func reconciled(p *trackingv1alpha1.Parcel) *trackingv1alpha1.Parcel {
+	GinkgoHelper()
+	got := &trackingv1alpha1.Parcel{}
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+	}).Should(Succeed())
+	return got
+}
+
+// history returns "id:result" for each verdict.
+func history(p *trackingv1alpha1.Parcel) []string {
+	var out []string
+	for _, v := range p.Status.History {
+		out = append(out, v.ID+":"+string(v.Result))
+	}
+	return out
+}
+
+// notes returns the notes of the Events recorded on p with the given
+// reason, oldest first.
+func notes(p *trackingv1alpha1.Parcel, reason string) []string {
+	GinkgoHelper()
+	list := &eventsv1.EventList{}
+	Expect(k8sClient.List(ctx, list, client.InNamespace(p.Namespace))).To(Succeed())
+	slices.SortFunc(list.Items, func(a, b eventsv1.Event) int { return a.EventTime.Compare(b.EventTime.Time) })
+	var out []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == p.Name && e.Reason == reason {
+			out = append(out, e.Note)
+		}
+	}
+	return out
+}
+
+func condition(p *trackingv1alpha1.Parcel, conditionType string) *metav1.Condition {
+	return meta.FindStatusCondition(p.Status.Conditions, conditionType)
+}
+
+// kstatus is what Flux and other kstatus readers make of the parcel.
+func kstatus(p *trackingv1alpha1.Parcel) status.Status {
+	GinkgoHelper()
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+	Expect(err).NotTo(HaveOccurred())
+	res, err := status.Compute(&unstructured.Unstructured{Object: obj})
+	Expect(err).NotTo(HaveOccurred())
+	return res.Status
+}
+
+// tableRow is the parcel's row as `kubectl get pcl` prints it, by column.
+func tableRow(p *trackingv1alpha1.Parcel) map[string]any {
+	GinkgoHelper()
+	cs, err := kubernetes.NewForConfig(cfg)
+	Expect(err).NotTo(HaveOccurred())
+	raw, err := cs.CoreV1().RESTClient().Get().
+		AbsPath("/apis/tracking.parcelops.io/v1alpha1/namespaces", p.Namespace, "parcels", p.Name).
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").
+		DoRaw(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	table := &metav1.Table{}
+	Expect(json.Unmarshal(raw, table)).To(Succeed())
+	Expect(table.Rows).To(HaveLen(1))
+	row := map[string]any{}
+	for i, c := range table.ColumnDefinitions {
+		row[c.Name] = table.Rows[0].Cells[i]
+	}
+	return row
+}
+
+// pdf returns a small PDF-looking file of random content.
+func pdf(size int) []byte {
+	b := make([]byte, size)
+	_, _ = rand.Read(b)
+	return append([]byte("%PDF-1.7\n"), b...)
+}
+
+// stage puts a file in the staging area as the webhook does and returns
+// the upload an event carries.
+func (h *harness) stage(ns, eventID string, content []byte) *trackingv1alpha1.ProofOfDeliveryUpload {
+	GinkgoHelper()
+	s, err := h.store.Stage(ctx, ns, eventID, bytes.NewReader(content), 10<<20)
+	Expect(err).NotTo(HaveOccurred())
+	return &trackingv1alpha1.ProofOfDeliveryUpload{
+		StagingKey: s.Key, SHA256: s.SHA256, Size: s.Size, ContentType: s.ContentType, Filename: "pod.pdf",
+	}
+}
+
+func (h *harness) exists(key string) bool {
+	GinkgoHelper()
+	ok, err := h.store.Exists(ctx, key)
+	Expect(err).NotTo(HaveOccurred())
+	return ok
+}
+
+func delivered(id string, minute int, upload *trackingv1alpha1.ProofOfDeliveryUpload) trackingv1alpha1.TrackingEvent {
+	e := ev(id, trackingv1alpha1.StatusDelivered, minute)
+	e.Remarks = "Delivered successfully"
+	e.ProofOfDelivery = upload
+	return e
+}
+
+var _ = BeforeEach(func() {
+	SetDefaultEventuallyTimeout(20 * time.Second)
+	SetDefaultEventuallyPollingInterval(50 * time.Millisecond)
+	SetDefaultConsistentlyDuration(2 * time.Second)
+})
+
+var _ = Describe("Folding events into status", Ordered, func() {
+	var h *harness
+	BeforeAll(func() {
+		h = startManager("fold", "file://"+GinkgoT().TempDir(), PODRetentionRetain)
+	})
+
+	It("applies events reported out of order in event-time order", func() {
+		events := toDelivery()
+		p := reconciled(h.createParcel(events[2], events[0], events[1]))
+		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusInTransit))
+		Expect(history(p)).To(Equal([]string{"received:Applied", "loaded:Applied", "in-transit:Applied"}))
+		Expect(p.Status.LastEventTime.Time).To(BeTemporally("==", events[2].Time.Time))
+		Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
+		Expect(condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeNil())
+		Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(Equal([]string{
+			"Not Scanned -> Received in Depot", "Received in Depot -> Loaded by Driver", "Loaded by Driver -> In Transit",
+		}))
+		Expect(kstatus(p)).To(Equal(status.CurrentStatus))
+	})
+
+	It("counts a retried event once and a re-scan as Unchanged", func() {
+		p := reconciled(h.createParcel(ev("received", trackingv1alpha1.StatusReceivedInDepot, 0)))
+		appendEvents(p, ev("received", trackingv1alpha1.StatusReceivedInDepot, 0),
+			ev("rescan", trackingv1alpha1.StatusReceivedInDepot, 10))
+		p = reconciled(p)
+		Expect(history(p)).To(Equal([]string{"received:Applied", "received:Duplicate", "rescan:Unchanged"}))
+		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusReceivedInDepot))
+		Expect(p.Status.LastEventTime.Time).To(BeTemporally("==", base.Add(10*time.Minute)))
+		Consistently(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).
+			Should(Equal([]string{"Not Scanned -> Received in Depot"}))
+	})
+
+	It("rejects a transition, then applies it once the missing scans arrive", func() {
+		events := toDelivery()
+		p := reconciled(h.createParcel(events[2]))
+		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusNotScanned))
+		Expect(p.Status.History).To(Equal([]trackingv1alpha1.EventVerdict{{
+			ID: "in-transit", Result: trackingv1alpha1.ResultRejected,
+			Reason: "transition Not Scanned -> In Transit is not allowed; allowed after Not Scanned: Received in Depot",
+		}}))
+		Eventually(func() []string { return notes(p, trackingv1alpha1.EventTransitionRejected) }).Should(Equal([]string{
+			"event in-transit: transition Not Scanned -> In Transit is not allowed; allowed after Not Scanned: Received in Depot",
+		}))
+
+		appendEvents(p, events[0], events[1])
+		p = reconciled(p)
+		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusInTransit))
+		Expect(history(p)).To(Equal([]string{"received:Applied", "loaded:Applied", "in-transit:Applied"}))
+		Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(Equal([]string{
+			"Not Scanned -> Received in Depot", "Received in Depot -> Loaded by Driver", "Loaded by Driver -> In Transit",
+		}))
+	})
+
+	It("keeps a terminal status unless a person forces a correction", func() {
+		p := h.createParcel(append(toDelivery(), delivered("delivered", 90, nil))...)
+		appendEvents(p, ev("late-scan", trackingv1alpha1.StatusInTransit, 100))
+		p = reconciled(p)
+		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
+		Expect(p.Status.History[4]).To(Equal(trackingv1alpha1.EventVerdict{
+			ID: "late-scan", Result: trackingv1alpha1.ResultRejected,
+			Reason: "transition Delivered -> In Transit is not allowed: Delivered is terminal",
+		}))
+
+		correction := ev("correction", trackingv1alpha1.StatusReturnToDepot, 110)
+		correction.Force = true
+		correction.Source = "kubectl:ops@example.com"
+		appendEvents(p, correction)
+		p = reconciled(p)
+		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusReturnToDepot))
+		Expect(p.Status.History[5]).To(Equal(trackingv1alpha1.EventVerdict{ID: "correction", Result: trackingv1alpha1.ResultApplied}))
+		Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).
+			Should(ContainElement("Delivered -> Return to Depot"))
+	})
+
+	It("records nothing and writes nothing when a reconcile finds nothing new", func() {
+		p := reconciled(h.createParcel(toDelivery()...))
+		Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(HaveLen(3))
+		_, err := h.reconciler.Reconcile(ctx, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(p)})
+		Expect(err).NotTo(HaveOccurred())
+
+		again := &trackingv1alpha1.Parcel{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), again)).To(Succeed())
+		Expect(again.ResourceVersion).To(Equal(p.ResourceVersion), "a reconcile with nothing new must not write")
+		Consistently(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(HaveLen(3))
+	})
+})
+
+var _ = Describe("Storing proof of delivery", func() {
+	for _, b := range backends {
+		Context("in a "+b.name+" bucket", Ordered, func() {
+			var h *harness
+			BeforeAll(func() { h = startManager(b.name, b.bucketURL(), PODRetentionRetain) })
+
+			It("follows a parcel through every seed status to Delivered and stores its POD", func() {
+				p := reconciled(h.createParcel(toDelivery()...))
+				content := pdf(100 << 10)
+				upload := h.stage(p.Namespace, "delivered", content)
+				appendEvents(p, delivered("delivered", 90, upload))
+
+				finalKey := podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF)
+				Eventually(func(g Gomega) {
+					p = reconciled(p)
+					g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
+				}).Should(Succeed())
+				Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
+				Expect(history(p)).To(Equal([]string{"received:Applied", "loaded:Applied", "in-transit:Applied", "delivered:Applied"}))
+				Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
+				stored := p.Status.ProofOfDelivery[0]
+				Expect(stored.EventID).To(Equal("delivered"))
+				Expect(stored.URL).To(Equal(h.store.ObjectURL(finalKey)))
+				Expect(stored.SHA256).To(Equal(upload.SHA256))
+				Expect(stored.Size).To(Equal(int64(len(content))))
+				Expect(stored.StoredAt.IsZero()).To(BeFalse())
+
+				podCond := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)
+				Expect(podCond.Status).To(Equal(metav1.ConditionTrue))
+				Expect(podCond.Reason).To(Equal(trackingv1alpha1.ReasonStored))
+				Expect(podCond.ObservedGeneration).To(Equal(p.Generation))
+				Expect(h.exists(finalKey)).To(BeTrue())
+				Expect(h.exists(upload.StagingKey)).To(BeFalse())
+
+				Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(Equal([]string{
+					"Not Scanned -> Received in Depot", "Received in Depot -> Loaded by Driver",
+					"Loaded by Driver -> In Transit", "In Transit -> Delivered",
+				}))
+				Eventually(func() []string { return notes(p, trackingv1alpha1.EventProofOfDeliveryStored) }).Should(Equal([]string{
+					"event delivered: 102409 bytes stored at " + stored.URL,
+				}))
+				Expect(kstatus(p)).To(Equal(status.CurrentStatus))
+
+				row := tableRow(p)
+				Expect(row).To(HaveKeyWithValue("Status", "Delivered"))
+				Expect(row).To(HaveKeyWithValue("POD", "Stored"))
+				Expect(row).To(HaveKeyWithValue("Article", articleID))
+			})
+
+			It("never stores a file whose digest differs from the one recorded, and does not retry it", func() {
+				p := reconciled(h.createParcel(toDelivery()...))
+				upload := h.stage(p.Namespace, "delivered", pdf(4096))
+				upload.SHA256 = strings.Repeat("0", 64)
+				appendEvents(p, delivered("delivered", 90, upload))
+
+				Eventually(func(g Gomega) {
+					p = reconciled(p)
+					c := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)
+					g.Expect(c).NotTo(BeNil())
+					g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+					g.Expect(c.Reason).To(Equal(trackingv1alpha1.ReasonVerificationFailed))
+				}).Should(Succeed())
+				Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered), "the scan counts; only its file is refused")
+				Expect(p.Status.ProofOfDelivery).To(BeEmpty())
+				Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionStalled)).To(BeTrue())
+				Expect(meta.IsStatusConditionFalse(p.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
+				Expect(kstatus(p)).To(Equal(status.FailedStatus))
+				Expect(h.exists(upload.StagingKey)).To(BeTrue(), "kept for inspection")
+				Expect(h.exists(podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF))).To(BeFalse())
+				Eventually(func() []string { return notes(p, trackingv1alpha1.EventProofOfDeliveryFailed) }).Should(HaveLen(1))
+
+				failures := testutil.ToFloat64(podMoves.WithLabelValues(moveVerificationFailed))
+				Consistently(func() float64 { return testutil.ToFloat64(podMoves.WithLabelValues(moveVerificationFailed)) }).
+					Should(Equal(failures), "a terminal failure is not retried")
+			})
+
+			It("converges after a crash between writing the final object and deleting the staged one", func() {
+				p := reconciled(h.createParcel(toDelivery()...))
+				content := pdf(8192)
+				upload := h.stage(p.Namespace, "delivered", content)
+				_, err := h.store.Move(ctx, podstore.MoveRequest{
+					Namespace: p.Namespace, Parcel: p.Name, ArticleID: articleID, EventID: "delivered", Upload: *upload,
+				})
+				Expect(err).NotTo(HaveOccurred())
+				h.stage(p.Namespace, "delivered", content)
+				Expect(h.exists(upload.StagingKey)).To(BeTrue())
+
+				appendEvents(p, delivered("delivered", 90, upload))
+				Eventually(func(g Gomega) {
+					p = reconciled(p)
+					g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeTrue())
+				}).Should(Succeed())
+				Expect(h.exists(upload.StagingKey)).To(BeFalse())
+				Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
+			})
+
+			It("treats a file already moved as stored when its staged copy is gone", func() {
+				p := reconciled(h.createParcel(toDelivery()...))
+				upload := h.stage(p.Namespace, "delivered", pdf(8192))
+				_, err := h.store.Move(ctx, podstore.MoveRequest{
+					Namespace: p.Namespace, Parcel: p.Name, ArticleID: articleID, EventID: "delivered", Upload: *upload,
+				})
+				Expect(err).NotTo(HaveOccurred())
+				Expect(h.exists(upload.StagingKey)).To(BeFalse())
+
+				appendEvents(p, delivered("delivered", 90, upload))
+				Eventually(func(g Gomega) {
+					p = reconciled(p)
+					g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeTrue())
+				}).Should(Succeed())
+			})
+
+			It("reports a staged file that vanished before it was stored", func() {
+				p := reconciled(h.createParcel(toDelivery()...))
+				upload := h.stage(p.Namespace, "delivered", pdf(1024))
+				upload.StagingKey = podstore.StagingKey(p.Namespace, "never-staged")
+				appendEvents(p, delivered("never-staged", 90, upload))
+				Eventually(func(g Gomega) {
+					p = reconciled(p)
+					c := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)
+					g.Expect(c).NotTo(BeNil())
+					g.Expect(c.Reason).To(Equal(trackingv1alpha1.ReasonStagedObjectMissing))
+				}).Should(Succeed())
+				Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionStalled)).To(BeTrue())
+			})
+
+			It("keeps stored files when the Parcel is deleted", func() {
+				p := reconciled(h.createParcel(toDelivery()...))
+				appendEvents(p, delivered("delivered", 90, h.stage(p.Namespace, "delivered", pdf(2048))))
+				Eventually(func(g Gomega) {
+					p = reconciled(p)
+					g.Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
+				}).Should(Succeed())
+				Expect(controllerutil.ContainsFinalizer(p, PODCleanupFinalizer)).To(BeFalse())
+
+				Expect(k8sClient.Delete(ctx, p)).To(Succeed())
+				Eventually(func() bool {
+					return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), &trackingv1alpha1.Parcel{}))
+				}).Should(BeTrue())
+				Expect(h.exists(podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF))).To(BeTrue())
+			})
+		})
+	}
+})
+
+var _ = Describe("With --pod-retention=Delete", Ordered, func() {
+	var h *harness
+	BeforeAll(func() { h = startManager("retention-delete", s3Server.BucketURL(podBucket), PODRetentionDelete) })
+
+	It("deletes a parcel's stored files before the Parcel goes", func() {
+		p := reconciled(h.createParcel(toDelivery()...))
+		appendEvents(p, delivered("delivered", 90, h.stage(p.Namespace, "delivered", pdf(2048))))
+		Eventually(func(g Gomega) {
+			p = reconciled(p)
+			g.Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
+		}).Should(Succeed())
+		Expect(controllerutil.ContainsFinalizer(p, PODCleanupFinalizer)).To(BeTrue())
+		finalKey := podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF)
+		Expect(h.exists(finalKey)).To(BeTrue())
+
+		Expect(k8sClient.Delete(ctx, p)).To(Succeed())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), &trackingv1alpha1.Parcel{}))
+		}).Should(BeTrue())
+		Expect(h.exists(finalKey)).To(BeFalse())
+		Eventually(func() []string { return notes(p, trackingv1alpha1.EventProofOfDeliveryDeleted) }).Should(HaveLen(1))
+	})
+})
+
+var _ = Describe("When the object store is down", Ordered, func() {
+	var h *harness
+	BeforeAll(func() { h = startManager("s3-outage", s3Server.BucketURL(podBucket), PODRetentionRetain) })
+
+	It("reports the outage, retries with backoff, and stores the file once the store is back", func() {
+		p := reconciled(h.createParcel(toDelivery()...))
+		upload := h.stage(p.Namespace, "delivered", pdf(4096))
+
+		Expect(s3Server.Stop()).To(Succeed())
+		restarted := false
+		DeferCleanup(func() error {
+			if restarted {
+				return nil
+			}
+			return s3Server.Restart()
+		})
+		appendEvents(p, delivered("delivered", 90, upload))
+		Eventually(func(g Gomega) {
+			p = reconciled(p)
+			c := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(trackingv1alpha1.ReasonStoreUnavailable))
+		}).Should(Succeed())
+		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
+		Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionReconciling)).To(BeTrue())
+		Expect(meta.IsStatusConditionFalse(p.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
+		Expect(kstatus(p)).To(Equal(status.InProgressStatus))
+		Eventually(func() []string { return notes(p, trackingv1alpha1.EventProofOfDeliveryFailed) }).ShouldNot(BeEmpty())
+
+		Expect(s3Server.Restart()).To(Succeed())
+		restarted = true
+		Eventually(func(g Gomega) {
+			p = reconciled(p)
+			g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeTrue())
+		}).WithTimeout(time.Minute).Should(Succeed())
+		Expect(condition(p, trackingv1alpha1.ConditionReconciling)).To(BeNil())
+		Expect(kstatus(p)).To(Equal(status.CurrentStatus))
+		Expect(h.exists(upload.StagingKey)).To(BeFalse())
+		Expect(h.exists(podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF))).To(BeTrue())
+	})
+})

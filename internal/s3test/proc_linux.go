@@ -1,0 +1,28 @@
+//go:build linux
+
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package s3test
+
+import "syscall"
+
+// setParentDeathSignal has the kernel kill the server when the test binary
+// dies without cleaning up (a panic, a timeout, kill -9), so no orphaned
+// server keeps its port.
+func setParentDeathSignal(attr *syscall.SysProcAttr) {
+	attr.Pdeathsig = syscall.SIGKILL
+}
