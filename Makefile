@@ -9,6 +9,9 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
 VERSITYGW_VERSION ?= 1.8.0
 
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 5m
+
 GOOS ?= $(shell go env GOOS)
 GOARCH ?= $(shell go env GOARCH)
 
@@ -59,6 +62,19 @@ vet: ## Run go vet.
 .PHONY: test
 test: manifests generate fmt vet envtest s3server ## Run every test against a real control plane.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./... -coverprofile cover.out
+
+.PHONY: bench
+bench: envtest s3server ## Run the Go benchmarks (fold, reconcile pass over 1,000 Parcels, POD staging) side by side.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./... -run '^$$' -bench . -benchmem -count 1
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 5m); what they find lands in testdata/fuzz.
+	@set -e; for pkg in $$(go list ./...); do \
+		for target in $$(go test "$$pkg" -list '^Fuzz' | grep '^Fuzz' || true); do \
+			echo "fuzzing $$pkg $$target for $(FUZZTIME)"; \
+			go test "$$pkg" -run '^$$' -fuzz "^$$target\$$" -fuzztime "$(FUZZTIME)" -parallel 1; \
+		done; \
+	done
 
 .PHONY: verify
 verify: manifests generate fmt ## Fail when generated or formatted files differ from what is committed.

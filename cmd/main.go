@@ -14,9 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Command manager is parcel-operator's one binary: the Parcel controller
-// (on the elected leader) and, in later releases, the courier webhook (on
-// every replica).
+// Command manager is parcel-operator's one binary: the Parcel and Courier
+// controllers (on the elected leader) and the courier API (on every
+// replica).
 package main
 
 import (
@@ -27,12 +27,15 @@ import (
 	"os"
 	"path/filepath"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -40,7 +43,9 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/controllers"
+	"github.com/parcelops/parcel-operator/internal/courierauth"
 	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/webhookserver"
 )
 
 // leaderElectionID names the Lease the replicas compete for.
@@ -66,6 +71,7 @@ type options struct {
 	podBucket            string
 	podRetention         string
 	maxConcurrent        int
+	webhookAddr          string
 }
 
 func main() {
@@ -85,6 +91,8 @@ func main() {
 	flag.StringVar(&o.podRetention, "pod-retention", string(controllers.PODRetentionRetain),
 		"What happens to stored proof-of-delivery files when their Parcel is deleted: Retain, or Delete (through a finalizer).")
 	flag.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 4, "Parcels reconciled at once.")
+	flag.StringVar(&o.webhookAddr, "webhook-bind-address", ":8080",
+		"Address the courier API (the webhook couriers post tracking updates to) binds to.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -125,9 +133,15 @@ func run(ctx context.Context, o options) error {
 		LeaderElection:                o.enableLeaderElection,
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionReleaseOnCancel: true,
-		// managedFields are a large share of a Parcel's bytes and nothing
-		// here reads them.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache: cache.Options{
+			// managedFields are a large share of a Parcel's bytes and nothing
+			// here reads them.
+			DefaultTransform: cache.TransformStripManagedFields(),
+			// The only Secrets the manager reads are couriers' credentials.
+			ByObject: map[client.Object]cache.ByObject{
+				&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{trackingv1alpha1.CourierCredentialsLabel: "true"})},
+			},
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
@@ -149,6 +163,32 @@ func run(ctx context.Context, o options) error {
 	}).SetupWithManager(mgr, o.maxConcurrent); err != nil {
 		return fmt.Errorf("setting up the Parcel controller: %w", err)
 	}
+	if err := courierauth.IndexFields(ctx, mgr.GetFieldIndexer()); err != nil {
+		return err
+	}
+	auth := &courierauth.Authenticator{Reader: mgr.GetClient()}
+	if err := (&controllers.CourierReconciler{
+		Client: mgr.GetClient(),
+		Auth:   auth,
+		Clock:  clock.RealClock{},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Courier controller: %w", err)
+	}
+	if err := mgr.Add(&webhookserver.Server{
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Auth:        auth,
+		Store:       store,
+		Transitions: trackingv1alpha1.DefaultTransitions,
+		Clock:       clock.RealClock{},
+		Log:         ctrl.Log.WithName("webhook"),
+		Limits:      webhookserver.DefaultLimits(),
+		BindAddress: o.webhookAddr,
+		CacheSynced: mgr.GetCache().WaitForCacheSync,
+	}); err != nil {
+		return fmt.Errorf("adding the courier API server: %w", err)
+	}
+
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding the health check: %w", err)
 	}

@@ -1,0 +1,160 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CourierCredentialsLabel must be set to "true" on a courier's Secret: the
+// operator caches and reads only Secrets that carry it.
+const CourierCredentialsLabel = "tracking.parcelops.io/courier-credentials"
+
+// CourierTokenKey is the key in a courier's Secret holding its bearer token.
+const CourierTokenKey = "token"
+
+// MinCourierTokenLength is the shortest bearer token accepted, in bytes.
+const MinCourierTokenLength = 16
+
+// DefaultMaxProofOfDeliverySize is the POD size cap when a Courier sets none.
+const DefaultMaxProofOfDeliverySize = 10 << 20
+
+// CourierSpec says who a courier is and what it may do. A courier's parcels
+// live in the Courier's namespace; it can neither read nor write others.
+type CourierSpec struct {
+	// displayName is the courier's name for people, e.g. "ACME Logistics".
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	DisplayName string `json:"displayName,omitempty"`
+
+	// secretRef names the Secret, in the Courier's namespace, that holds the
+	// courier's bearer token under the key "token" (at least 16 bytes). The
+	// Secret must be labelled tracking.parcelops.io/courier-credentials=true;
+	// the operator reads no other Secrets. Rotating the token takes effect
+	// without a restart.
+	// +required
+	SecretRef SecretReference `json:"secretRef"`
+
+	// allowParcelCreation lets the courier's first update for an unknown
+	// article ID create its Parcel. When false, updates for unknown article
+	// IDs are answered 404 and parcels must be created beforehand.
+	// +optional
+	// +kubebuilder:default=true
+	AllowParcelCreation *bool `json:"allowParcelCreation,omitempty"`
+
+	// maxProofOfDeliverySize caps one proof-of-delivery file; larger uploads
+	// are refused with 413. Defaults to 10Mi.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(self).isGreaterThan(quantity('0')) && quantity(self).compareTo(quantity('100Mi')) <= 0",message="maxProofOfDeliverySize must be more than 0 and at most 100Mi"
+	MaxProofOfDeliverySize *resource.Quantity `json:"maxProofOfDeliverySize,omitempty"`
+}
+
+// SecretReference names a Secret in the referring object's namespace.
+type SecretReference struct {
+	// name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
+// CourierStatus says whether the courier can authenticate.
+type CourierStatus struct {
+	// observedGeneration is the generation of the spec this status describes.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready is True when the courier's Secret is found and its
+	// token usable; otherwise its reason says what to fix.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Reasons of a Courier's Ready condition.
+const (
+	// ReasonCredentialsValid: the Secret is found and its token usable.
+	ReasonCredentialsValid = "CredentialsValid"
+	// ReasonSecretNotFound: no labelled Secret of that name exists.
+	ReasonSecretNotFound = "SecretNotFound"
+	// ReasonTokenMissing: the Secret has no "token" key, or it is empty.
+	ReasonTokenMissing = "TokenMissing"
+	// ReasonTokenTooShort: the token is shorter than 16 bytes.
+	ReasonTokenTooShort = "TokenTooShort"
+	// ReasonTokenShared: another Courier's Secret holds the same token, so
+	// a request could not be attributed; both are refused until one changes.
+	ReasonTokenShared = "TokenShared"
+)
+
+// MaxPODBytes is the courier's POD size cap in bytes.
+func (c *Courier) MaxPODBytes() int64 {
+	if c.Spec.MaxProofOfDeliverySize == nil {
+		return DefaultMaxProofOfDeliverySize
+	}
+	return c.Spec.MaxProofOfDeliverySize.Value()
+}
+
+// MayCreateParcels reports whether the courier's updates may create Parcels.
+func (c *Courier) MayCreateParcels() bool {
+	return c.Spec.AllowParcelCreation == nil || *c.Spec.AllowParcelCreation
+}
+
+// Courier is a company (or system) that posts tracking updates to the
+// webhook. It authenticates with the bearer token in its Secret, and its
+// updates land in Parcels in its namespace.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=parcelops
+// +kubebuilder:printcolumn:name="Display Name",type=string,JSONPath=`.spec.displayName`
+// +kubebuilder:printcolumn:name="Secret",type=string,JSONPath=`.spec.secretRef.name`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Courier struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitzero"`
+
+	// spec says who the courier is and what it may do.
+	// +required
+	Spec CourierSpec `json:"spec"`
+
+	// status says whether the courier can authenticate.
+	// +optional
+	Status CourierStatus `json:"status,omitzero"`
+}
+
+// +kubebuilder:object:root=true
+
+// CourierList is a list of Couriers.
+type CourierList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitzero"`
+	Items           []Courier `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Courier{}, &CourierList{})
+}

@@ -1,0 +1,26 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package docs holds the documents the binary serves: the courier API's OpenAPI description.
+package docs
+
+import _ "embed"
+
+// CourierAPI is the OpenAPI 3.1 description of the courier API, in YAML
+// (courier-api.yaml), served as is at GET /api/v1/openapi.yaml.
+//
+//go:embed courier-api.yaml
+var CourierAPI []byte

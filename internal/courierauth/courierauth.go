@@ -1,0 +1,190 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package courierauth finds the Courier a bearer token belongs to, through
+// indexes on the manager's cache: Secrets by the SHA-256 of their token, and
+// Couriers by the Secret they name. A rotated token is re-indexed as soon as
+// the cache sees the Secret change, so nothing restarts.
+package courierauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+)
+
+// Field indexes this package reads; IndexFields registers them.
+const (
+	// IndexTokenHash indexes courier Secrets by the hex SHA-256 of their token.
+	IndexTokenHash = "courierauth.tracking.parcelops.io/token-sha256"
+	// IndexSecretName indexes Couriers by spec.secretRef.name.
+	IndexSecretName = "spec.secretRef.name"
+)
+
+// ErrUnauthenticated is the one answer a caller gets for any credential
+// problem: which one it was is logged, never told to the client.
+var ErrUnauthenticated = errors.New("unauthenticated")
+
+// IndexFields registers the indexes on the manager's cache. Call it before
+// the manager starts.
+func IndexFields(ctx context.Context, indexer client.FieldIndexer) error {
+	if err := indexer.IndexField(ctx, &corev1.Secret{}, IndexTokenHash, func(obj client.Object) []string {
+		token := obj.(*corev1.Secret).Data[trackingv1alpha1.CourierTokenKey]
+		if len(token) == 0 {
+			return nil
+		}
+		return []string{TokenHash(token)}
+	}); err != nil {
+		return fmt.Errorf("indexing Secrets by token hash: %w", err)
+	}
+	if err := indexer.IndexField(ctx, &trackingv1alpha1.Courier{}, IndexSecretName, func(obj client.Object) []string {
+		return []string{obj.(*trackingv1alpha1.Courier).Spec.SecretRef.Name}
+	}); err != nil {
+		return fmt.Errorf("indexing Couriers by Secret: %w", err)
+	}
+	return nil
+}
+
+// TokenHash is the index key of a token.
+func TokenHash(token []byte) string {
+	sum := sha256.Sum256(token)
+	return hex.EncodeToString(sum[:])
+}
+
+// Authenticator resolves bearer tokens to Couriers.
+type Authenticator struct {
+	// Reader reads from the manager's cache, with IndexFields registered.
+	Reader client.Reader
+}
+
+// Authenticate returns the Courier whose Secret holds token. Any failure is
+// ErrUnauthenticated wrapped with the reason, for the log; a cache read
+// failure is returned as is.
+func (a *Authenticator) Authenticate(ctx context.Context, token string) (*trackingv1alpha1.Courier, error) {
+	if len(token) < trackingv1alpha1.MinCourierTokenLength {
+		return nil, fmt.Errorf("%w: token missing or too short", ErrUnauthenticated)
+	}
+	secrets := &corev1.SecretList{}
+	if err := a.Reader.List(ctx, secrets, client.MatchingFields{IndexTokenHash: TokenHash([]byte(token))}); err != nil {
+		return nil, fmt.Errorf("looking up the token: %w", err)
+	}
+	var found []*trackingv1alpha1.Courier
+	for i := range secrets.Items {
+		s := &secrets.Items[i]
+		// The hash matched; compare the bytes too, in constant time.
+		if subtle.ConstantTimeCompare(s.Data[trackingv1alpha1.CourierTokenKey], []byte(token)) != 1 {
+			continue
+		}
+		couriers, err := a.couriersOf(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, couriers...)
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("%w: no Courier's Secret holds this token", ErrUnauthenticated)
+	case 1:
+		return found[0], nil
+	}
+	return nil, fmt.Errorf("%w: %d Couriers share this token", ErrUnauthenticated, len(found))
+}
+
+// couriersOf returns the Couriers that name secret.
+func (a *Authenticator) couriersOf(ctx context.Context, secret *corev1.Secret) ([]*trackingv1alpha1.Courier, error) {
+	list := &trackingv1alpha1.CourierList{}
+	if err := a.Reader.List(ctx, list, client.InNamespace(secret.Namespace),
+		client.MatchingFields{IndexSecretName: secret.Name}); err != nil {
+		return nil, fmt.Errorf("looking up Couriers of Secret %s/%s: %w", secret.Namespace, secret.Name, err)
+	}
+	out := make([]*trackingv1alpha1.Courier, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out, nil
+}
+
+// Check says whether a Courier can authenticate: the Ready reason and a
+// message for its status. It reads the same cache Authenticate does.
+func (a *Authenticator) Check(ctx context.Context, courier *trackingv1alpha1.Courier) (ready bool, reason, message string, err error) {
+	secret := &corev1.Secret{}
+	key := client.ObjectKey{Namespace: courier.Namespace, Name: courier.Spec.SecretRef.Name}
+	if err := a.Reader.Get(ctx, key, secret); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, trackingv1alpha1.ReasonSecretNotFound, fmt.Sprintf(
+				"Secret %q not found among Secrets labelled %s=true in namespace %s",
+				key.Name, trackingv1alpha1.CourierCredentialsLabel, key.Namespace), nil
+		}
+		return false, "", "", err
+	}
+	token := secret.Data[trackingv1alpha1.CourierTokenKey]
+	switch {
+	case len(token) == 0:
+		return false, trackingv1alpha1.ReasonTokenMissing, fmt.Sprintf("Secret %q has no %q key", key.Name, trackingv1alpha1.CourierTokenKey), nil
+	case len(token) < trackingv1alpha1.MinCourierTokenLength:
+		return false, trackingv1alpha1.ReasonTokenTooShort, fmt.Sprintf("the token in Secret %q is %d bytes; at least %d are required",
+			key.Name, len(token), trackingv1alpha1.MinCourierTokenLength), nil
+	}
+	holders, err := a.holders(ctx, token)
+	if err != nil {
+		return false, "", "", err
+	}
+	if holders > 1 {
+		return false, trackingv1alpha1.ReasonTokenShared, fmt.Sprintf(
+			"the token in Secret %q is used by %d Couriers; requests with it are refused until each has its own", key.Name, holders), nil
+	}
+	return true, trackingv1alpha1.ReasonCredentialsValid, fmt.Sprintf("token in Secret %q is usable", key.Name), nil
+}
+
+// holders counts the Couriers whose Secrets hold token.
+func (a *Authenticator) holders(ctx context.Context, token []byte) (int, error) {
+	secrets := &corev1.SecretList{}
+	if err := a.Reader.List(ctx, secrets, client.MatchingFields{IndexTokenHash: TokenHash(token)}); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range secrets.Items {
+		couriers, err := a.couriersOf(ctx, &secrets.Items[i])
+		if err != nil {
+			return 0, err
+		}
+		n += len(couriers)
+	}
+	return n, nil
+}
+
+// SecretsSharingToken returns the Secrets holding the same token as secret,
+// secret included, so a change to one re-checks the Couriers of all.
+func (a *Authenticator) SecretsSharingToken(ctx context.Context, secret *corev1.Secret) ([]corev1.Secret, error) {
+	token := secret.Data[trackingv1alpha1.CourierTokenKey]
+	if len(token) == 0 {
+		return []corev1.Secret{*secret}, nil
+	}
+	secrets := &corev1.SecretList{}
+	if err := a.Reader.List(ctx, secrets, client.MatchingFields{IndexTokenHash: TokenHash(token)}); err != nil {
+		return nil, err
+	}
+	return secrets.Items, nil
+}

@@ -1,0 +1,256 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package webhookserver is the courier-facing HTTP server: couriers post
+// tracking updates (and proof-of-delivery files) and read back their
+// parcels. It runs on every replica as a manager Runnable; the Parcel
+// reconciler, on the leader, does the rest.
+package webhookserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+	"github.com/parcelops/parcel-operator/docs"
+	"github.com/parcelops/parcel-operator/internal/courierauth"
+	"github.com/parcelops/parcel-operator/internal/podstore"
+)
+
+// Routes of the courier API.
+const (
+	UpdatePath   = "/api/v1/webhook/parcel-status"
+	ParcelPath   = "/api/v1/parcels/{articleId}"
+	OpenAPIPath  = "/api/v1/openapi.yaml"
+	HealthzPath  = "/healthz"
+	ReadyzPath   = "/readyz"
+	parcelPrefix = "/api/v1/parcels/"
+)
+
+// Limits and timeouts of the HTTP server. A client that sends headers
+// slowly, or a body slower than ReadTimeout allows, is cut off.
+const (
+	// ReadHeaderTimeout bounds the request line and headers.
+	ReadHeaderTimeout = 5 * time.Second
+	// ReadTimeout bounds the whole request, body included: 10 MiB at a slow
+	// 2 Mbit/s still fits.
+	ReadTimeout = 60 * time.Second
+	// WriteTimeout bounds the whole exchange up to the end of the answer.
+	WriteTimeout = 90 * time.Second
+	// IdleTimeout closes idle keep-alive connections.
+	IdleTimeout = 120 * time.Second
+	// MaxHeaderBytes bounds the request headers.
+	MaxHeaderBytes = 16 << 10
+	// ShutdownTimeout is how long in-flight requests may finish on shutdown.
+	ShutdownTimeout = 30 * time.Second
+	// APITimeout bounds the API server and object store calls of one request.
+	APITimeout = 20 * time.Second
+	// multipartOverhead allows for part headers and boundaries on top of the
+	// form_data and POD caps.
+	multipartOverhead = 16 << 10
+)
+
+// +kubebuilder:rbac:groups=tracking.parcelops.io,resources=parcels,verbs=get;list;watch;create;patch
+
+// Server answers couriers. Its zero value is not usable: set every field.
+type Server struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	// APIReader reads from the API server itself, when the cache may lag.
+	APIReader client.Reader
+	// Auth resolves bearer tokens to Couriers.
+	Auth *courierauth.Authenticator
+	// Store stages proof-of-delivery files.
+	Store *podstore.Store
+	// Transitions is the graph the answers are computed with; the same the
+	// reconciler enforces.
+	Transitions *trackingv1alpha1.TransitionGraph
+	// Clock is the receive time of updates.
+	Clock clock.PassiveClock
+	// Log receives one line per refused or failed request; never tokens,
+	// signatures or file contents.
+	Log logr.Logger
+	// Limits bound what one request may carry.
+	Limits Limits
+	// BindAddress is where Start listens, e.g. ":8080".
+	BindAddress string
+	// CacheSynced reports whether the manager's cache has synced; /readyz
+	// fails until it has.
+	CacheSynced func(ctx context.Context) bool
+}
+
+// NeedLeaderElection is false: every replica serves couriers.
+func (s *Server) NeedLeaderElection() bool { return false }
+
+// Start serves until ctx is done, then lets in-flight requests finish.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.BindAddress)
+	if err != nil {
+		return fmt.Errorf("webhook server: listening on %s: %w", s.BindAddress, err)
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+	}
+	s.Log.Info("serving the courier API", "address", ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("webhook server: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("webhook server: shutting down: %w", err)
+	}
+	return nil
+}
+
+// Handler is the courier API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+UpdatePath, s.instrument(s.handleUpdate))
+	mux.HandleFunc("GET "+ParcelPath, s.instrument(s.handleParcel))
+	mux.HandleFunc("GET "+OpenAPIPath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(docs.CourierAPI)
+	})
+	mux.HandleFunc("GET "+HealthzPath, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	})
+	mux.HandleFunc("GET "+ReadyzPath, s.handleReadyz)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, newProblem(http.StatusNotFound, "not-found", "Not found",
+			fmt.Sprintf("no such endpoint %s %s; see %s", r.Method, r.URL.Path, OpenAPIPath)))
+	})
+	return mux
+}
+
+// handleReadyz is ready once the cache has synced and the bucket answers.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	switch {
+	case !s.CacheSynced(ctx):
+		http.Error(w, "cache not synced", http.StatusServiceUnavailable)
+	case s.Store.Ping(ctx) != nil:
+		http.Error(w, "object store unreachable", http.StatusServiceUnavailable)
+	default:
+		_, _ = w.Write([]byte("ok"))
+	}
+}
+
+// courierHandler serves one authenticated request and returns the courier
+// label for metrics and the error to answer, if any.
+type courierHandler func(w http.ResponseWriter, r *http.Request, courier *trackingv1alpha1.Courier) error
+
+// instrument authenticates the request, runs h, answers its error in the
+// one place that maps errors to status codes, and counts the outcome.
+func (s *Server) instrument(h courierHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := s.Clock.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		label := unauthenticatedLabel
+		log := s.Log.WithValues("method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+
+		courier, err := s.authenticate(r)
+		if err == nil {
+			label = courier.Namespace + "/" + courier.Name
+			log = log.WithValues("courier", label)
+			err = h(rec, r, courier)
+		}
+		if err != nil {
+			p := problemFor(err)
+			switch {
+			case p.problem.Status >= http.StatusInternalServerError:
+				log.Error(err, "request failed", "status", p.problem.Status)
+			default:
+				log.V(1).Info("request refused", "status", p.problem.Status, "reason", err.Error())
+			}
+			writeProblem(rec, p)
+		}
+		requestsTotal.WithLabelValues(label, fmt.Sprint(rec.code())).Inc()
+		requestDuration.WithLabelValues(label).Observe(s.Clock.Since(start).Seconds())
+	}
+}
+
+// authenticate finds the Courier behind the request's bearer token.
+func (s *Server) authenticate(r *http.Request) (*trackingv1alpha1.Courier, error) {
+	unauthorized := newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized",
+		"send your courier token as Authorization: Bearer <token>")
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		unauthorized.cause = errors.New("no bearer token")
+		return nil, unauthorized
+	}
+	courier, err := s.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	switch {
+	case errors.Is(err, courierauth.ErrUnauthenticated):
+		unauthorized.problem.Detail = "the bearer token is not valid for any courier"
+		unauthorized.cause = err
+		return nil, unauthorized
+	case err != nil:
+		return nil, unavailable("the credential store", err)
+	}
+	return courier, nil
+}
+
+// statusRecorder remembers the status code written, for metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) code() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+// DefaultLimits are the limits a server runs with unless configured.
+func DefaultLimits() Limits {
+	return Limits{MaxFormDataBytes: DefaultMaxFormDataBytes, MaxClockSkew: DefaultMaxClockSkew}
+}

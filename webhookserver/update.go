@@ -1,0 +1,323 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package webhookserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+)
+
+// Results of an update, as answers and metrics name them.
+const (
+	resultApplied   = "applied"
+	resultUnchanged = "unchanged"
+	resultDuplicate = "duplicate"
+	resultRejected  = "rejected"
+)
+
+// POD states in an answer.
+const (
+	podNone   = "none"
+	podStaged = "staged"
+)
+
+// appendAttempts bounds the retries of an append that raced with another
+// writer (a Parcel created, or its first events written, in between).
+const appendAttempts = 3
+
+// UpdateAnswer is the answer to a tracking update: 200 for applied,
+// unchanged and duplicate, 409 for rejected.
+type UpdateAnswer struct {
+	// Result is applied, unchanged, duplicate or rejected.
+	Result string `json:"result"`
+	// Parcel is the Parcel's namespace/name.
+	Parcel    string `json:"parcel"`
+	ArticleID string `json:"articleId"`
+	EventID   string `json:"eventId"`
+	// Status is the update's status in canonical form, StatusDisplay the
+	// name people read.
+	Status        trackingv1alpha1.TrackingStatus `json:"status"`
+	StatusDisplay string                          `json:"statusDisplay"`
+	// PreviousStatus is the parcel's status just before this update, in
+	// event-time order.
+	PreviousStatus trackingv1alpha1.TrackingStatus `json:"previousStatus"`
+	// Phase is the parcel's status now, with this update counted.
+	Phase trackingv1alpha1.TrackingStatus `json:"phase"`
+	// ProofOfDelivery is "staged" when a file came with the update and is
+	// waiting to be stored, "none" otherwise.
+	ProofOfDelivery string `json:"proofOfDelivery"`
+	// Message says what happened in words.
+	Message string `json:"message"`
+	// Reason says why a rejected transition is not allowed.
+	Reason string `json:"reason,omitempty"`
+}
+
+// handleUpdate records one tracking update. It answers 2xx only once the
+// event is in the API server.
+func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, courier *trackingv1alpha1.Courier) error {
+	receivedAt := s.Clock.Now()
+	ctx, cancel := context.WithTimeout(r.Context(), APITimeout)
+	defer cancel()
+	r.Body = http.MaxBytesReader(w, r.Body, courier.MaxPODBytes()+s.Limits.MaxFormDataBytes+multipartOverhead)
+
+	in, err := ReadRequest(r, receivedAt, s.Limits)
+	if err != nil {
+		return err
+	}
+	u := in.Update
+	label := courier.Namespace + "/" + courier.Name
+	key := client.ObjectKey{Namespace: courier.Namespace, Name: trackingv1alpha1.ParcelName(u.ArticleID)}
+
+	cached := &trackingv1alpha1.Parcel{}
+	switch err := s.Client.Get(ctx, key, cached); {
+	case apierrors.IsNotFound(err):
+		cached = nil
+	case err != nil:
+		return unavailable("the Kubernetes API", err)
+	case cached.Spec.ArticleID != u.ArticleID:
+		return nameTaken(key, cached.Spec.ArticleID)
+	case hasEvent(cached, u.EventID):
+		// A retry of an update already recorded: answer without writing.
+		if in.POD != nil {
+			if _, err := io.Copy(io.Discard, in.POD.Body); err != nil {
+				return readError(err)
+			}
+		}
+		if err := in.Finish(); err != nil {
+			return err
+		}
+		return s.answer(w, courier, cached, u, podNone, true)
+	}
+	if cached == nil && !courier.MayCreateParcels() {
+		// The cache may lag; only the API server can say the parcel is new.
+		fresh := &trackingv1alpha1.Parcel{}
+		switch err := s.APIReader.Get(ctx, key, fresh); {
+		case apierrors.IsNotFound(err):
+			return unknownParcel(key, u.ArticleID)
+		case err != nil:
+			return unavailable("the Kubernetes API", err)
+		case fresh.Spec.ArticleID != u.ArticleID:
+			return nameTaken(key, fresh.Spec.ArticleID)
+		}
+		cached = fresh
+	}
+
+	event := trackingv1alpha1.TrackingEvent{
+		ID:         u.EventID,
+		Status:     u.Status,
+		Time:       metav1.NewTime(u.Time),
+		ReceivedAt: &metav1.Time{Time: receivedAt.UTC().Truncate(time.Second)},
+		Remarks:    u.Remarks,
+		Source:     courier.Name,
+	}
+	pod := podNone
+	if in.POD != nil {
+		staged, err := s.Store.Stage(ctx, courier.Namespace, u.EventID, in.POD.Body, courier.MaxPODBytes())
+		if err != nil {
+			return stageError(err, courier.MaxPODBytes())
+		}
+		event.ProofOfDelivery = &trackingv1alpha1.ProofOfDeliveryUpload{
+			StagingKey:  staged.Key,
+			SHA256:      staged.SHA256,
+			Size:        staged.Size,
+			ContentType: staged.ContentType,
+			Filename:    in.POD.Filename,
+		}
+		podBytesStaged.WithLabelValues(label).Add(float64(staged.Size))
+		pod = podStaged
+	}
+	if err := in.Finish(); err != nil {
+		return err
+	}
+
+	parcel, err := s.record(ctx, courier, key, u.ArticleID, cached, event)
+	if err != nil {
+		return err
+	}
+	if u.TimeReported {
+		eventLag.WithLabelValues(label).Observe(receivedAt.Sub(u.Time).Seconds())
+	}
+	return s.answer(w, courier, parcel, u, pod, false)
+}
+
+// record writes the event into the API server: one create for a new
+// parcel, else one JSON-patch append, never a read-modify-write. The cached
+// copy decides the first attempt; when another writer moved first (created
+// the parcel, or wrote its first events), the API server's copy decides the
+// next.
+func (s *Server) record(ctx context.Context, courier *trackingv1alpha1.Courier, key client.ObjectKey,
+	articleID string, cached *trackingv1alpha1.Parcel, event trackingv1alpha1.TrackingEvent) (*trackingv1alpha1.Parcel, error) {
+	current := cached
+	var err error
+	for range appendAttempts {
+		var p *trackingv1alpha1.Parcel
+		if current == nil {
+			if !courier.MayCreateParcels() {
+				return nil, unknownParcel(key, articleID)
+			}
+			p, err = s.create(ctx, key, articleID, event)
+			if err == nil {
+				return p, nil
+			}
+			if !apierrors.IsAlreadyExists(err) {
+				return nil, apiError(err)
+			}
+		} else {
+			p, err = s.appendEvent(ctx, key, articleID, event, len(current.Spec.Events) > 0)
+			if err == nil {
+				return p, nil
+			}
+			if !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
+				return nil, apiError(err)
+			}
+		}
+		current = &trackingv1alpha1.Parcel{}
+		switch getErr := s.APIReader.Get(ctx, key, current); {
+		case apierrors.IsNotFound(getErr):
+			current = nil
+		case getErr != nil:
+			return nil, apiError(getErr)
+		case current.Spec.ArticleID != articleID:
+			return nil, nameTaken(key, current.Spec.ArticleID)
+		case len(current.Spec.Events) >= trackingv1alpha1.MaxEvents:
+			return nil, parcelFull(key)
+		}
+	}
+	return nil, apiError(err)
+}
+
+// create creates the parcel with its first event.
+func (s *Server) create(ctx context.Context, key client.ObjectKey, articleID string,
+	event trackingv1alpha1.TrackingEvent) (*trackingv1alpha1.Parcel, error) {
+	p := &trackingv1alpha1.Parcel{
+		ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
+		Spec:       trackingv1alpha1.ParcelSpec{ArticleID: articleID, Events: []trackingv1alpha1.TrackingEvent{event}},
+	}
+	if len(validation.IsValidLabelValue(articleID)) == 0 {
+		p.Labels = map[string]string{trackingv1alpha1.ArticleIDLabel: articleID}
+	}
+	return p, s.Client.Create(ctx, p)
+}
+
+// appendEvent appends with one JSON patch. The test op refuses a parcel
+// whose name another article ID holds; an empty list is created instead of
+// appended to (the CEL append-only rule refuses it if a writer got there
+// first, and record retries).
+func (s *Server) appendEvent(ctx context.Context, key client.ObjectKey, articleID string,
+	event trackingv1alpha1.TrackingEvent, hasEvents bool) (*trackingv1alpha1.Parcel, error) {
+	add := jsonPatchOp{Op: "add", Path: "/spec/events/-", Value: event}
+	if !hasEvents {
+		add = jsonPatchOp{Op: "add", Path: "/spec/events", Value: []trackingv1alpha1.TrackingEvent{event}}
+	}
+	patch, err := json.Marshal([]jsonPatchOp{{Op: "test", Path: "/spec/articleId", Value: articleID}, add})
+	if err != nil {
+		return nil, err
+	}
+	p := &trackingv1alpha1.Parcel{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	return p, s.Client.Patch(ctx, p, client.RawPatch(types.JSONPatchType, patch))
+}
+
+type jsonPatchOp struct {
+	Op    string `json:"op"`
+	Path  string `json:"path"`
+	Value any    `json:"value"`
+}
+
+// answer folds the parcel and tells the courier what its update did;
+// retried says the update was found already recorded and nothing written.
+func (s *Server) answer(w http.ResponseWriter, courier *trackingv1alpha1.Courier, parcel *trackingv1alpha1.Parcel,
+	u Update, pod string, retried bool) error {
+	fold := s.Transitions.Fold(parcel.Spec.Events)
+	step, ok := stepOf(parcel, fold, u.EventID)
+	if !ok {
+		return fmt.Errorf("event %s not found in parcel %s/%s after recording it", u.EventID, parcel.Namespace, parcel.Name)
+	}
+	a := UpdateAnswer{
+		Parcel:          parcel.Namespace + "/" + parcel.Name,
+		ArticleID:       u.ArticleID,
+		EventID:         u.EventID,
+		Status:          u.Status,
+		StatusDisplay:   u.Status.DisplayName(),
+		PreviousStatus:  step.From,
+		Phase:           fold.Phase,
+		ProofOfDelivery: pod,
+	}
+	code := http.StatusOK
+	result := step.Verdict.Result
+	if retried {
+		result = trackingv1alpha1.ResultDuplicate
+	}
+	switch result {
+	case trackingv1alpha1.ResultApplied:
+		a.Result = resultApplied
+		a.Message = fmt.Sprintf("recorded: %s -> %s", step.From.DisplayName(), step.To.DisplayName())
+	case trackingv1alpha1.ResultUnchanged:
+		a.Result = resultUnchanged
+		a.Message = fmt.Sprintf("recorded: a re-scan, the parcel was already %s", step.From.DisplayName())
+	case trackingv1alpha1.ResultDuplicate:
+		a.Result = resultDuplicate
+		a.Message = "already recorded: event " + u.EventID + " was received before; nothing changed"
+	case trackingv1alpha1.ResultRejected:
+		a.Result = resultRejected
+		a.Reason = step.Verdict.Reason
+		a.Message = "recorded but not applied: " + step.Verdict.Reason +
+			"; the event is kept and will apply if the missing earlier events arrive"
+		code = http.StatusConflict
+	}
+	updatesTotal.WithLabelValues(courier.Namespace+"/"+courier.Name, a.Result).Inc()
+	writeJSON(w, code, "application/json", a)
+	return nil
+}
+
+// stepOf finds the fold's verdict on the update: its first occurrence, or
+// the duplicate when the update was recorded twice by racing replicas and
+// this answer concerns the second.
+func stepOf(parcel *trackingv1alpha1.Parcel, fold trackingv1alpha1.FoldResult, eventID string) (trackingv1alpha1.FoldStep, bool) {
+	last := -1
+	for i := range parcel.Spec.Events {
+		if parcel.Spec.Events[i].ID == eventID {
+			last = i
+		}
+	}
+	for _, step := range fold.Steps {
+		if step.Index == last {
+			return step, true
+		}
+	}
+	return trackingv1alpha1.FoldStep{}, false
+}
+
+func hasEvent(p *trackingv1alpha1.Parcel, eventID string) bool {
+	for i := range p.Spec.Events {
+		if p.Spec.Events[i].ID == eventID {
+			return true
+		}
+	}
+	return false
+}
