@@ -9,6 +9,11 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
 VERSITYGW_VERSION ?= 1.8.0
 
+# Where `make dev` serves the courier API, and its bucket (default: a
+# directory under bin/dev).
+WEBHOOK_ADDR ?= 127.0.0.1:8080
+POD_BUCKET ?=
+
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 5m
 
@@ -92,6 +97,12 @@ build: manifests generate fmt vet ## Build the manager binary.
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster in your kubeconfig.
 	go run ./cmd
+
+.PHONY: dev
+dev: envtest build ## Run it locally: control plane, CRDs, a dev Courier, the manager; webhook on WEBHOOK_ADDR.
+	go build -o "$(LOCALBIN)/devenv" ./hack/devenv
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" "$(LOCALBIN)/devenv" --manager "$(LOCALBIN)/manager" \
+		--webhook-bind-address "$(WEBHOOK_ADDR)" --pod-bucket "$(POD_BUCKET)"
 
 .PHONY: docker-build
 docker-build: ## Build the manager image.

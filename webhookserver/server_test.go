@@ -322,6 +322,17 @@ var _ = Describe("POST "+UpdatePath, func() {
 		Expect(c.parcel("ARP3").Spec.Events).To(HaveLen(1))
 	})
 
+	It("answers a re-scan of the current status unchanged", func() {
+		c := newCourier()
+		Expect(c.postForm(update("ARP10", "Received in Depo", "2025-10-08T07:00:00Z"), nil).code).To(Equal(http.StatusOK))
+		a := c.postForm(update("ARP10", "Received in Depot", "2025-10-08T07:30:00Z", `"remarks":"scanned again"`), nil)
+		Expect(a.code).To(Equal(http.StatusOK), "%s", a.body)
+		Expect(a.json()).To(HaveKeyWithValue("result", "unchanged"))
+		Expect(a.json()).To(HaveKeyWithValue("previousStatus", "ReceivedInDepot"))
+		Expect(a.json()["message"]).To(Equal("recorded: a re-scan, the parcel was already Received in Depot"))
+		Expect(c.parcel("ARP10").Spec.Events).To(HaveLen(2))
+	})
+
 	It("records an out-of-order update as rejected, and it applies once the earlier scans arrive", func() {
 		c := newCourier()
 		a := c.postForm(update("ARP4", "In Transit", "2025-10-08T09:00:00Z"), nil)
