@@ -27,15 +27,12 @@ import (
 	"os"
 	"path/filepath"
 
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -137,10 +134,7 @@ func run(ctx context.Context, o options) error {
 			// managedFields are a large share of a Parcel's bytes and nothing
 			// here reads them.
 			DefaultTransform: cache.TransformStripManagedFields(),
-			// The only Secrets the manager reads are couriers' credentials.
-			ByObject: map[client.Object]cache.ByObject{
-				&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{trackingv1alpha1.CourierCredentialsLabel: "true"})},
-			},
+			ByObject:         courierauth.CacheByObject(),
 		},
 	})
 	if err != nil {

@@ -24,7 +24,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -46,9 +45,7 @@ func startCourierManager() {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{trackingv1alpha1.CourierCredentialsLabel: "true"})},
-		}},
+		Cache:                  cache.Options{ByObject: courierauth.CacheByObject()},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(courierauth.IndexFields(ctx, mgr.GetFieldIndexer())).To(Succeed())

@@ -30,6 +30,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
@@ -187,4 +189,13 @@ func (a *Authenticator) SecretsSharingToken(ctx context.Context, secret *corev1.
 		return nil, err
 	}
 	return secrets.Items, nil
+}
+
+// CacheByObject restricts a manager's cache to the Secrets couriers'
+// credentials are in; merge it into cache.Options.ByObject. The manager then
+// never holds, nor reads, any other Secret.
+func CacheByObject() map[client.Object]cache.ByObject {
+	return map[client.Object]cache.ByObject{
+		&corev1.Secret{}: {Label: labels.SelectorFromSet(labels.Set{trackingv1alpha1.CourierCredentialsLabel: "true"})},
+	}
 }
