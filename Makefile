@@ -68,6 +68,10 @@ vet: ## Run go vet.
 test: manifests generate fmt vet envtest s3server ## Run every test against a real control plane.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./... -coverprofile cover.out
 
+.PHONY: test-e2e
+test-e2e: envtest s3server ## Run only the end-to-end test: the built binary against a control plane and S3.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./test/e2e/ -count=1 -v
+
 .PHONY: bench
 bench: envtest s3server ## Run the Go benchmarks (fold, reconcile pass over 1,000 Parcels, POD staging) side by side.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./... -run '^$$' -bench . -benchmem -count 1

@@ -1,0 +1,208 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package e2e runs the manager binary as a user would: built from source,
+// started as its own process against a real control plane and a real S3
+// server, driven over HTTP, killed and started again.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/internal/s3test"
+	"github.com/parcelops/parcel-operator/internal/testenv"
+)
+
+const podBucket = "parcel-pods"
+
+var (
+	ctx        context.Context
+	cancel     context.CancelFunc
+	controlPl  *envtest.Environment
+	k8sClient  client.Client
+	kubeconfig string
+	assets     string
+	s3Server   *s3test.Server
+	store      *podstore.Store
+	managerBin string
+	manager    *managerProcess
+)
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "End to end")
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	ctx, cancel = context.WithCancel(context.TODO())
+	root := testenv.RepoRoot()
+	var err error
+	assets, err = testenv.AssetsDir()
+	Expect(err).NotTo(HaveOccurred())
+
+	By("building the manager binary")
+	managerBin = filepath.Join(GinkgoT().TempDir(), "manager")
+	build := exec.Command("go", "build", "-o", managerBin, "./cmd")
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "go build: %s", out)
+
+	By("starting a control plane with nothing installed")
+	controlPl = &envtest.Environment{BinaryAssetsDirectory: assets}
+	_, err = controlPl.Start()
+	Expect(err).NotTo(HaveOccurred())
+	user, err := controlPl.ControlPlane.AddUser(envtest.User{Name: "e2e-admin", Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	raw, err := user.KubeConfig()
+	Expect(err).NotTo(HaveOccurred())
+	kubeconfig = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
+	Expect(os.WriteFile(kubeconfig, raw, 0o600)).To(Succeed())
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(trackingv1alpha1.AddToScheme(scheme))
+	k8sClient, err = client.New(user.Config(), client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	By("starting the S3 server")
+	s3Server, err = s3test.Start(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(s3Server.SetProcessEnv()).To(Succeed())
+	Expect(s3Server.CreateBucket(ctx, podBucket)).To(Succeed())
+	store, err = podstore.Open(ctx, s3Server.BucketURL(podBucket))
+	Expect(err).NotTo(HaveOccurred())
+})
+
+var _ = AfterSuite(func() {
+	if manager != nil {
+		manager.stop()
+	}
+	cancel()
+	if store != nil {
+		Expect(store.Close()).To(Succeed())
+	}
+	if s3Server != nil {
+		Expect(s3Server.Close()).To(Succeed())
+	}
+	if controlPl != nil {
+		Expect(controlPl.Stop()).To(Succeed())
+	}
+})
+
+// kubectl runs the kubectl built with the control plane against it.
+func kubectl(stdin []byte, args ...string) string {
+	GinkgoHelper()
+	cmd := exec.CommandContext(ctx, filepath.Join(assets, "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd.Dir = testenv.RepoRoot()
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	Expect(cmd.Run()).To(Succeed(), "kubectl %s: %s", strings.Join(args, " "), stderr.String())
+	return stdout.String()
+}
+
+// managerProcess is the manager binary running as a separate process.
+type managerProcess struct {
+	cmd        *exec.Cmd
+	webhookURL string
+	exited     chan struct{}
+}
+
+// startManager starts the binary with its courier API on port and waits
+// until the API is ready.
+func startManager(port int) *managerProcess {
+	GinkgoHelper()
+	m := &managerProcess{
+		webhookURL: fmt.Sprintf("http://127.0.0.1:%d", port),
+		exited:     make(chan struct{}),
+	}
+	m.cmd = exec.Command(managerBin,
+		fmt.Sprintf("--webhook-bind-address=127.0.0.1:%d", port),
+		"--health-probe-bind-address=0",
+		"--metrics-bind-address=0",
+		"--pod-bucket="+s3Server.BucketURL(podBucket),
+	)
+	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	m.cmd.Env = append(m.cmd.Env, s3Server.Env()...)
+	m.cmd.Stdout = GinkgoWriter
+	m.cmd.Stderr = GinkgoWriter
+	Expect(m.cmd.Start()).To(Succeed())
+	go func() {
+		_ = m.cmd.Wait()
+		close(m.exited)
+	}()
+	Eventually(func(g Gomega) {
+		select {
+		case <-m.exited:
+			StopTrying("the manager exited").Now()
+		default:
+		}
+		resp, err := http.Get(m.webhookURL + "/readyz")
+		g.Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	}).WithTimeout(time.Minute).WithPolling(100 * time.Millisecond).Should(Succeed())
+	return m
+}
+
+// kill stops the manager the hard way, as a crash or an OOM kill would.
+func (m *managerProcess) kill() {
+	_ = m.cmd.Process.Signal(syscall.SIGKILL)
+	<-m.exited
+}
+
+// stop asks the manager to shut down gracefully.
+func (m *managerProcess) stop() {
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.exited:
+	case <-time.After(40 * time.Second):
+		m.kill()
+	}
+}
+
+func freePort() int {
+	GinkgoHelper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port
+}
