@@ -131,8 +131,14 @@ deploy: manifests kustomize ## Deploy the manager, image IMG, to the cluster in 
 	cd config/manager && "$(KUSTOMIZE)" edit set image controller="$(IMG)"
 	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply --server-side -f -
 
+.PHONY: build-installer
+build-installer: manifests kustomize ## Write dist/install.yaml, the whole install from config/default with image IMG.
+	mkdir -p dist
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller="$(IMG)"
+	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+
 .PHONY: undeploy
-undeploy: kustomize ## Remove the manager from the cluster in your kubeconfig.
+undeploy: kustomize ## Remove the manager AND the CRDs, so every Parcel and Courier, from the cluster in your kubeconfig.
 	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found -f -
 
 ##@ Tools

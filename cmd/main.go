@@ -22,10 +22,13 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -69,6 +72,7 @@ type options struct {
 	podRetention         string
 	maxConcurrent        int
 	webhookAddr          string
+	leaderElectionNS     string
 }
 
 func main() {
@@ -82,6 +86,8 @@ func main() {
 		"Allow HTTP/2 on the metrics server; off by default against the HTTP/2 Stream Cancellation and Rapid Reset CVEs.")
 	flag.BoolVar(&o.enableLeaderElection, "leader-elect", false,
 		"Elect a leader so only one replica reconciles; required with more than one replica.")
+	flag.StringVar(&o.leaderElectionNS, "leader-election-namespace", "",
+		"Namespace of the leader election Lease; defaults to the Pod's own namespace in a cluster, and must be set outside one.")
 	flag.StringVar(&o.podBucket, "pod-bucket", defaultPODBucket(),
 		"Bucket URL for proof-of-delivery files: s3://bucket?endpoint=…&use_path_style=true, gs://…, azblob://…, file:///dir. "+
 			"Credentials come from the environment or workload identity, never the URL.")
@@ -129,6 +135,7 @@ func run(ctx context.Context, o options) error {
 		HealthProbeBindAddress:        o.probeAddr,
 		LeaderElection:                o.enableLeaderElection,
 		LeaderElectionID:              leaderElectionID,
+		LeaderElectionNamespace:       o.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
 			// managedFields are a large share of a Parcel's bytes and nothing
@@ -186,7 +193,16 @@ func run(ctx context.Context, o options) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding the health check: %w", err)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	// Ready once the cache has synced: before that no courier token is
+	// known and every request would be refused.
+	if err := mgr.AddReadyzCheck("cache-synced", func(r *http.Request) error {
+		syncCtx, cancel := context.WithTimeout(r.Context(), time.Second)
+		defer cancel()
+		if !mgr.GetCache().WaitForCacheSync(syncCtx) {
+			return errors.New("the cache has not synced yet")
+		}
+		return nil
+	}); err != nil {
 		return fmt.Errorf("adding the ready check: %w", err)
 	}
 

@@ -201,9 +201,9 @@ var _ = Describe("parcel-operator, installed and run as a user would", Ordered, 
 	It("loses nothing it acknowledged when the manager is killed mid-run and started again", func() {
 		const parcels = 8
 		var (
-			mu     sync.Mutex
-			acked  = map[string]map[string]bool{} // article ID -> event ids answered 2xx/409
-			url    = manager.webhookURL
+			mu       sync.Mutex
+			acked    = map[string]map[string]bool{} // article ID -> event ids answered 2xx/409
+			url      = manager.webhookURL
 			failures int
 		)
 		done := make(chan struct{})
