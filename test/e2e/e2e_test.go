@@ -31,6 +31,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
@@ -196,6 +198,24 @@ var _ = Describe("parcel-operator, installed and run as a user would", Ordered, 
 		delivered := p.Spec.Events[3]
 		Expect(store.Exists(ctx, podstore.FinalKey("acme", p.Name, delivered.ID, trackingv1alpha1.ContentTypePDF))).To(BeTrue())
 		Expect(store.Exists(ctx, delivered.ProofOfDelivery.StagingKey)).To(BeFalse())
+	})
+
+	It("reports a Parcel applied from a manifest and driven to Delivered as Current to kstatus (Flux's health model)", func() {
+		kubectl(nil, "create", "namespace", "gitops")
+		kubectl(nil, "-n", "gitops", "apply", "--server-side", "-f", "config/samples/tracking_v1alpha1_parcel.yaml")
+		kubectl(nil, "-n", "gitops", "patch", "parcel/arp1000052447", "--type=json", "-p",
+			`[{"op":"add","path":"/spec/events/-","value":{"id":"sample-delivered","status":"Delivered",`+
+				`"time":"2025-10-08T10:15:00Z","remarks":"Delivered successfully","source":"ops"}}]`)
+		kubectl(nil, "-n", "gitops", "wait", "parcel/arp1000052447",
+			"--for=jsonpath={.status.phase}=Delivered", "--timeout=60s")
+		Eventually(func(g Gomega) {
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(trackingv1alpha1.GroupVersion.WithKind("Parcel"))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "gitops", Name: "arp1000052447"}, u)).To(Succeed())
+			res, err := status.Compute(u)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(res.Status).To(Equal(status.CurrentStatus), res.Message)
+		}).Should(Succeed())
 	})
 
 	It("loses nothing it acknowledged when the manager is killed mid-run and started again", func() {
