@@ -103,7 +103,8 @@ run: manifests generate fmt vet ## Run the manager against the cluster in your k
 	go run ./cmd
 
 .PHONY: dev
-dev: envtest build ## Run it locally: control plane, CRDs, a dev Courier, the manager; webhook on WEBHOOK_ADDR.
+dev: envtest manifests ## Run it locally: control plane, CRDs, a dev Courier, the manager; webhook on WEBHOOK_ADDR.
+	go build -o "$(LOCALBIN)/manager" ./cmd
 	go build -o "$(LOCALBIN)/devenv" ./hack/devenv
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" "$(LOCALBIN)/devenv" --manager "$(LOCALBIN)/manager" \
 		--webhook-bind-address "$(WEBHOOK_ADDR)" --pod-bucket "$(POD_BUCKET)"

@@ -83,8 +83,14 @@ func apiMessage(err error) string {
 	return "invalid"
 }
 
-// stageError answers a failure to stage a POD file.
+// stageError answers a failure to stage a POD file: the request's own
+// problems first (what the multipart reader found while streaming the
+// file), then the store's verdict on the file, then the store itself.
 func stageError(err error, maxBytes int64) *problemError {
+	var re *RequestError
+	if errors.As(err, &re) {
+		return problemFor(re)
+	}
 	switch {
 	case errors.Is(err, podstore.ErrTooLarge):
 		return &problemError{problem: Problem{Type: problemTypeBase + "too-large", Title: "Payload too large",
@@ -115,6 +121,10 @@ func stageError(err error, maxBytes int64) *problemError {
 
 // readError answers a request body that could not be read to its end.
 func readError(err error) *problemError {
+	var re *RequestError
+	if errors.As(err, &re) {
+		return problemFor(re)
+	}
 	if pe := bodyError(err); pe != nil {
 		return pe
 	}

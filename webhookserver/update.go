@@ -20,7 +20,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -84,7 +83,11 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, courier *t
 	receivedAt := s.Clock.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), APITimeout)
 	defer cancel()
-	r.Body = http.MaxBytesReader(w, r.Body, courier.MaxPODBytes()+s.Limits.MaxFormDataBytes+multipartOverhead)
+	formCap := s.Limits.MaxFormDataBytes
+	if formCap <= 0 {
+		formCap = DefaultMaxFormDataBytes
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, courier.MaxPODBytes()+formCap+multipartOverhead)
 
 	in, err := ReadRequest(r, receivedAt, s.Limits)
 	if err != nil {
@@ -104,13 +107,9 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, courier *t
 		return nameTaken(key, cached.Spec.ArticleID)
 	case hasEvent(cached, u.EventID):
 		// A retry of an update already recorded: answer without writing.
-		if in.POD != nil {
-			if _, err := io.Copy(io.Discard, in.POD.Body); err != nil {
-				return readError(err)
-			}
-		}
+		// Finish discards a file that came again.
 		if err := in.Finish(); err != nil {
-			return err
+			return readError(err)
 		}
 		return s.answer(w, courier, cached, u, podNone, true)
 	}
@@ -153,7 +152,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, courier *t
 		pod = podStaged
 	}
 	if err := in.Finish(); err != nil {
-		return err
+		return readError(err)
 	}
 
 	parcel, err := s.record(ctx, courier, key, u.ArticleID, cached, event)

@@ -81,11 +81,14 @@ func (s *Store) Stage(ctx context.Context, namespace, eventID string, r io.Reade
 	defer buffers.Put(bufp)
 	buf := *bufp
 
+	// io.ReadFull returns the sentinels themselves for a short or empty
+	// reader; anything wrapping one is the reader failing (a request body
+	// cut off), which must not pass for a short file.
 	n, err := io.ReadFull(r, buf[:SniffLen])
 	switch {
-	case errors.Is(err, io.EOF):
+	case err == io.EOF:
 		return Staged{}, ErrEmpty
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case err == io.ErrUnexpectedEOF:
 		// A file shorter than SniffLen: all of it is in head.
 	case err != nil:
 		return Staged{}, fmt.Errorf("podstore: reading the upload: %w", err)
