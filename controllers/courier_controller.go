@@ -93,15 +93,14 @@ func (r *CourierReconciler) couriersForSecret(ctx context.Context, secret *corev
 	}
 	related = append(related, *secret)
 	var requests []reconcile.Request
-	for _, s := range related {
-		couriers := &trackingv1alpha1.CourierList{}
-		if err := r.List(ctx, couriers, client.InNamespace(s.Namespace),
-			client.MatchingFields{courierauth.IndexSecretName: s.Name}); err != nil {
-			log.Error(err, "listing Couriers of a Secret", "secret", client.ObjectKeyFromObject(&s))
+	for i := range related {
+		couriers, err := r.Auth.CouriersOf(ctx, &related[i])
+		if err != nil {
+			log.Error(err, "listing Couriers of a Secret")
 			continue
 		}
-		for _, c := range couriers.Items {
-			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&c)})
+		for _, c := range couriers {
+			requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(c)})
 		}
 	}
 	return requests

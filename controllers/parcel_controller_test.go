@@ -103,11 +103,20 @@ func appendEvents(p *trackingv1alpha1.Parcel, events ...trackingv1alpha1.Trackin
 // reconciled waits until the status describes the current generation.
 func reconciled(p *trackingv1alpha1.Parcel) *trackingv1alpha1.Parcel {
 	GinkgoHelper()
+	return reconciledUntil(p, func(Gomega, *trackingv1alpha1.Parcel) {})
+}
+
+// reconciledUntil waits until the status describes the current generation
+// and passes check. The minute allows for the reconciler's backoff after an
+// outage.
+func reconciledUntil(p *trackingv1alpha1.Parcel, check func(g Gomega, p *trackingv1alpha1.Parcel)) *trackingv1alpha1.Parcel {
+	GinkgoHelper()
 	got := &trackingv1alpha1.Parcel{}
 	Eventually(func(g Gomega) {
 		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
 		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
-	}).Should(Succeed())
+		check(g, got)
+	}).WithTimeout(time.Minute).Should(Succeed())
 	return got
 }
 
@@ -308,10 +317,9 @@ var _ = Describe("Storing proof of delivery", func() {
 				appendEvents(p, delivered("delivered", 90, upload))
 
 				finalKey := podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF)
-				Eventually(func(g Gomega) {
-					p = reconciled(p)
+				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
-				}).Should(Succeed())
+				})
 				Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
 				Expect(history(p)).To(Equal([]string{"received:Applied", "loaded:Applied", "in-transit:Applied", "delivered:Applied"}))
 				Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
@@ -350,13 +358,12 @@ var _ = Describe("Storing proof of delivery", func() {
 				upload.SHA256 = strings.Repeat("0", 64)
 				appendEvents(p, delivered("delivered", 90, upload))
 
-				Eventually(func(g Gomega) {
-					p = reconciled(p)
+				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					c := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)
 					g.Expect(c).NotTo(BeNil())
 					g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 					g.Expect(c.Reason).To(Equal(trackingv1alpha1.ReasonVerificationFailed))
-				}).Should(Succeed())
+				})
 				Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered), "the scan counts; only its file is refused")
 				Expect(p.Status.ProofOfDelivery).To(BeEmpty())
 				Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionStalled)).To(BeTrue())
@@ -383,10 +390,9 @@ var _ = Describe("Storing proof of delivery", func() {
 				Expect(h.exists(upload.StagingKey)).To(BeTrue())
 
 				appendEvents(p, delivered("delivered", 90, upload))
-				Eventually(func(g Gomega) {
-					p = reconciled(p)
+				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeTrue())
-				}).Should(Succeed())
+				})
 				Expect(h.exists(upload.StagingKey)).To(BeFalse())
 				Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
 			})
@@ -401,10 +407,9 @@ var _ = Describe("Storing proof of delivery", func() {
 				Expect(h.exists(upload.StagingKey)).To(BeFalse())
 
 				appendEvents(p, delivered("delivered", 90, upload))
-				Eventually(func(g Gomega) {
-					p = reconciled(p)
+				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeTrue())
-				}).Should(Succeed())
+				})
 			})
 
 			It("reports a staged file that vanished before it was stored", func() {
@@ -412,22 +417,20 @@ var _ = Describe("Storing proof of delivery", func() {
 				upload := h.stage(p.Namespace, "delivered", pdf(1024))
 				upload.StagingKey = podstore.StagingKey(p.Namespace, "never-staged")
 				appendEvents(p, delivered("never-staged", 90, upload))
-				Eventually(func(g Gomega) {
-					p = reconciled(p)
+				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					c := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)
 					g.Expect(c).NotTo(BeNil())
 					g.Expect(c.Reason).To(Equal(trackingv1alpha1.ReasonStagedObjectMissing))
-				}).Should(Succeed())
+				})
 				Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionStalled)).To(BeTrue())
 			})
 
 			It("keeps stored files when the Parcel is deleted", func() {
 				p := reconciled(h.createParcel(toDelivery()...))
 				appendEvents(p, delivered("delivered", 90, h.stage(p.Namespace, "delivered", pdf(2048))))
-				Eventually(func(g Gomega) {
-					p = reconciled(p)
+				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					g.Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
-				}).Should(Succeed())
+				})
 				Expect(controllerutil.ContainsFinalizer(p, PODCleanupFinalizer)).To(BeFalse())
 
 				Expect(k8sClient.Delete(ctx, p)).To(Succeed())
@@ -447,10 +450,9 @@ var _ = Describe("With --pod-retention=Delete", Ordered, func() {
 	It("deletes a parcel's stored files before the Parcel goes", func() {
 		p := reconciled(h.createParcel(toDelivery()...))
 		appendEvents(p, delivered("delivered", 90, h.stage(p.Namespace, "delivered", pdf(2048))))
-		Eventually(func(g Gomega) {
-			p = reconciled(p)
+		p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 			g.Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
-		}).Should(Succeed())
+		})
 		Expect(controllerutil.ContainsFinalizer(p, PODCleanupFinalizer)).To(BeTrue())
 		finalKey := podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF)
 		Expect(h.exists(finalKey)).To(BeTrue())
@@ -481,12 +483,11 @@ var _ = Describe("When the object store is down", Ordered, func() {
 			return s3Server.Restart()
 		})
 		appendEvents(p, delivered("delivered", 90, upload))
-		Eventually(func(g Gomega) {
-			p = reconciled(p)
+		p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 			c := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(trackingv1alpha1.ReasonStoreUnavailable))
-		}).Should(Succeed())
+		})
 		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
 		Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionReconciling)).To(BeTrue())
 		Expect(meta.IsStatusConditionFalse(p.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
@@ -495,10 +496,9 @@ var _ = Describe("When the object store is down", Ordered, func() {
 
 		Expect(s3Server.Restart()).To(Succeed())
 		restarted = true
-		Eventually(func(g Gomega) {
-			p = reconciled(p)
+		p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 			g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeTrue())
-		}).WithTimeout(time.Minute).Should(Succeed())
+		})
 		Expect(condition(p, trackingv1alpha1.ConditionReconciling)).To(BeNil())
 		Expect(kstatus(p)).To(Equal(status.CurrentStatus))
 		Expect(h.exists(upload.StagingKey)).To(BeFalse())

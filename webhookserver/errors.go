@@ -19,7 +19,6 @@ package webhookserver
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -84,65 +83,27 @@ func apiMessage(err error) string {
 }
 
 // stageError answers a failure to stage a POD file: the request's own
-// problems first (what the multipart reader found while streaming the
-// file), then the store's verdict on the file, then the store itself.
-func stageError(err error, maxBytes int64) *problemError {
+// problem first (what the multipart reader met while the file streamed),
+// then the store's verdict on the file, else the store is unreachable.
+func stageError(err error, maxBytes int64) error {
 	var re *RequestError
-	if errors.As(err, &re) {
-		return problemFor(re)
-	}
 	switch {
+	case errors.As(err, &re):
+		return re
 	case errors.Is(err, podstore.ErrTooLarge):
-		return &problemError{problem: Problem{Type: problemTypeBase + "too-large", Title: "Payload too large",
-			Status: http.StatusRequestEntityTooLarge,
+		return &RequestError{Status: http.StatusRequestEntityTooLarge, Title: titleTooLarge,
 			Detail: fmt.Sprintf("pod_file is larger than this courier's limit of %d bytes", maxBytes),
-			Errors: []FieldError{{Field: "pod_file", Detail: fmt.Sprintf("at most %d bytes", maxBytes)}},
-		}, cause: err}
+			Fields: []FieldError{{Field: fieldPODFile, Detail: fmt.Sprintf("at most %d bytes", maxBytes)}},
+			cause:  err}
 	case errors.Is(err, podstore.ErrUnsupportedType):
-		return &problemError{problem: Problem{Type: problemTypeBase + "unsupported-media-type", Title: "Unsupported media type",
-			Status: http.StatusUnsupportedMediaType,
+		return &RequestError{Status: http.StatusUnsupportedMediaType, Title: titleUnsupported,
 			Detail: "pod_file is not a PDF, JPEG, PNG, WebP or HEIC file (judged by its content, not its name or declared type)",
-			Errors: []FieldError{{Field: "pod_file", Detail: "accepted: PDF, JPEG, PNG, WebP, HEIC"}},
-		}, cause: err}
+			Fields: []FieldError{{Field: fieldPODFile, Detail: "accepted: PDF, JPEG, PNG, WebP, HEIC"}},
+			cause:  err}
 	case errors.Is(err, podstore.ErrEmpty):
-		return &problemError{problem: Problem{Type: problemTypeBase + "invalid-request", Title: "Invalid tracking update",
-			Status: http.StatusBadRequest, Detail: "pod_file is empty",
-			Errors: []FieldError{{Field: "pod_file", Detail: "must not be empty"}},
-		}, cause: err}
-	}
-	if pe := bodyError(err); pe != nil {
-		return pe
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return readError(err)
+		e := fieldProblem(fieldPODFile, "pod_file is empty")
+		e.cause = err
+		return e
 	}
 	return unavailable("the object store", err)
-}
-
-// readError answers a request body that could not be read to its end.
-func readError(err error) *problemError {
-	var re *RequestError
-	if errors.As(err, &re) {
-		return problemFor(re)
-	}
-	if pe := bodyError(err); pe != nil {
-		return pe
-	}
-	p := newProblem(http.StatusBadRequest, "invalid-request", "Invalid tracking update",
-		"the request body ended early or could not be read; nothing was recorded")
-	p.cause = err
-	return p
-}
-
-// bodyError recognises a request body cut off by its size cap or by the
-// client; nil for anything else.
-func bodyError(err error) *problemError {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		p := newProblem(http.StatusRequestEntityTooLarge, "too-large", "Payload too large",
-			fmt.Sprintf("the request body is larger than the %d bytes allowed", tooBig.Limit))
-		p.cause = err
-		return p
-	}
-	return nil
 }

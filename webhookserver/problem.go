@@ -96,6 +96,7 @@ func problemFor(err error) *problemError {
 		}
 		p := newProblem(re.Status, slug, re.Title, re.Detail)
 		p.problem.Errors = re.Fields
+		p.cause = re.cause
 		return p
 	}
 	p := newProblem(http.StatusInternalServerError, "internal", "Internal error",

@@ -183,7 +183,7 @@ func (s *Server) instrument(h courierHandler) http.HandlerFunc {
 
 		courier, err := s.authenticate(r)
 		if err == nil {
-			label = courier.Namespace + "/" + courier.Name
+			label = courierLabel(courier)
 			log = log.WithValues("courier", label)
 			err = h(rec, r, courier)
 		}
@@ -204,23 +204,30 @@ func (s *Server) instrument(h courierHandler) http.HandlerFunc {
 
 // authenticate finds the Courier behind the request's bearer token.
 func (s *Server) authenticate(r *http.Request) (*trackingv1alpha1.Courier, error) {
-	unauthorized := newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized",
-		"send your courier token as Authorization: Bearer <token>")
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		unauthorized.cause = errors.New("no bearer token")
-		return nil, unauthorized
+		return nil, unauthorized("send your courier token as Authorization: Bearer <token>", errors.New("no bearer token"))
 	}
 	courier, err := s.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
 	switch {
 	case errors.Is(err, courierauth.ErrUnauthenticated):
-		unauthorized.problem.Detail = "the bearer token is not valid for any courier"
-		unauthorized.cause = err
-		return nil, unauthorized
+		return nil, unauthorized("the bearer token is not valid for any courier", err)
 	case err != nil:
 		return nil, unavailable("the credential store", err)
 	}
 	return courier, nil
+}
+
+// unauthorized is the 401 answer; cause, which says why, is only logged.
+func unauthorized(detail string, cause error) *problemError {
+	p := newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized", detail)
+	p.cause = cause
+	return p
+}
+
+// courierLabel names a courier in metrics and logs: namespace/name.
+func courierLabel(c *trackingv1alpha1.Courier) string {
+	return c.Namespace + "/" + c.Name
 }
 
 // statusRecorder remembers the status code written, for metrics.

@@ -18,6 +18,7 @@ package webhookserver
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,7 +26,9 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/textproto"
 	"sort"
 	"strings"
@@ -605,3 +608,92 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+var _ = Describe("Operations", func() {
+	// get asks the test server for a path that is not part of the courier
+	// API (so it is not checked against the OpenAPI document).
+	get := func(path string) int {
+		GinkgoHelper()
+		resp, err := httpClient.Get(api.URL + path)
+		Expect(err).NotTo(HaveOccurred())
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	It("is alive, and ready only while the cache has synced and the bucket answers", func() {
+		Expect(get(HealthzPath)).To(Equal(http.StatusOK))
+		Expect(get(ReadyzPath)).To(Equal(http.StatusOK))
+
+		Expect(s3Server.Stop()).To(Succeed())
+		restarted := false
+		DeferCleanup(func() error {
+			if restarted {
+				return nil
+			}
+			return s3Server.Restart()
+		})
+		Expect(get(ReadyzPath)).To(Equal(http.StatusServiceUnavailable))
+		Expect(get(HealthzPath)).To(Equal(http.StatusOK), "an unreachable store is not a reason to restart")
+		Expect(s3Server.Restart()).To(Succeed())
+		restarted = true
+		Expect(get(ReadyzPath)).To(Equal(http.StatusOK))
+	})
+
+	It("finishes a request in flight when it is shut down, then stops listening", func() {
+		c := newCourier()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		addr := l.Addr().String()
+		Expect(l.Close()).To(Succeed())
+		own := *server
+		own.BindAddress = addr
+		serverCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		stopped := make(chan error, 1)
+		go func() { stopped <- own.Start(serverCtx) }()
+		Eventually(func() error {
+			resp, err := httpClient.Get("http://" + addr + HealthzPath)
+			if err == nil {
+				_ = resp.Body.Close()
+			}
+			return err
+		}).Should(Succeed())
+
+		// The request waits for 100 Continue, which the server sends once the
+		// handler reads the body: from then on it is in flight. Only then is
+		// the server shut down, and only then is the body sent.
+		body := update("ARP11", "Received in Depo", "2025-10-08T07:00:00Z")
+		pr, pw := io.Pipe()
+		inFlight := make(chan struct{})
+		req, err := http.NewRequestWithContext(
+			httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got100Continue: func() { close(inFlight) }}),
+			http.MethodPost, "http://"+addr+UpdatePath, pr)
+		Expect(err).NotTo(HaveOccurred())
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Expect", "100-continue")
+		waiting := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+		answered := make(chan *http.Response, 1)
+		go func() {
+			defer GinkgoRecover()
+			resp, err := waiting.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			answered <- resp
+		}()
+		Eventually(inFlight).Should(BeClosed())
+		stop()
+		Consistently(stopped, "300ms").ShouldNot(Receive(), "Start must wait for the request in flight")
+		_, err = pw.Write([]byte(body))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(pw.Close()).To(Succeed())
+
+		var resp *http.Response
+		Eventually(answered).Should(Receive(&resp))
+		defer func() { _ = resp.Body.Close() }()
+		Expect(resp.StatusCode).To(Equal(http.StatusOK))
+		Eventually(stopped).Should(Receive(BeNil()))
+		_, err = httpClient.Get("http://" + addr + HealthzPath)
+		Expect(err).To(HaveOccurred(), "nothing listens after shutdown")
+		Expect(c.parcel("ARP11").Spec.Events).To(HaveLen(1))
+	})
+})

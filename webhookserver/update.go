@@ -83,18 +83,15 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, courier *t
 	receivedAt := s.Clock.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), APITimeout)
 	defer cancel()
-	formCap := s.Limits.MaxFormDataBytes
-	if formCap <= 0 {
-		formCap = DefaultMaxFormDataBytes
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, courier.MaxPODBytes()+formCap+multipartOverhead)
+	r.Body = http.MaxBytesReader(w, r.Body,
+		courier.MaxPODBytes()+s.Limits.withDefaults().MaxFormDataBytes+multipartOverhead)
 
 	in, err := ReadRequest(r, receivedAt, s.Limits)
 	if err != nil {
 		return err
 	}
 	u := in.Update
-	label := courier.Namespace + "/" + courier.Name
+	label := courierLabel(courier)
 	key := client.ObjectKey{Namespace: courier.Namespace, Name: trackingv1alpha1.ParcelName(u.ArticleID)}
 
 	cached := &trackingv1alpha1.Parcel{}
@@ -109,7 +106,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, courier *t
 		// A retry of an update already recorded: answer without writing.
 		// Finish discards a file that came again.
 		if err := in.Finish(); err != nil {
-			return readError(err)
+			return err
 		}
 		return s.answer(w, courier, cached, u, podNone, true)
 	}
@@ -152,7 +149,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, courier *t
 		pod = podStaged
 	}
 	if err := in.Finish(); err != nil {
-		return readError(err)
+		return err
 	}
 
 	parcel, err := s.record(ctx, courier, key, u.ArticleID, cached, event)
@@ -289,7 +286,7 @@ func (s *Server) answer(w http.ResponseWriter, courier *trackingv1alpha1.Courier
 			"; the event is kept and will apply if the missing earlier events arrive"
 		code = http.StatusConflict
 	}
-	updatesTotal.WithLabelValues(courier.Namespace+"/"+courier.Name, a.Result).Inc()
+	updatesTotal.WithLabelValues(courierLabel(courier), a.Result).Inc()
 	writeJSON(w, code, "application/json", a)
 	return nil
 }

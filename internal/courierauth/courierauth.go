@@ -88,22 +88,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*tracki
 	if len(token) < trackingv1alpha1.MinCourierTokenLength {
 		return nil, fmt.Errorf("%w: token missing or too short", ErrUnauthenticated)
 	}
-	secrets := &corev1.SecretList{}
-	if err := a.Reader.List(ctx, secrets, client.MatchingFields{IndexTokenHash: TokenHash([]byte(token))}); err != nil {
+	found, err := a.holders(ctx, []byte(token))
+	if err != nil {
 		return nil, fmt.Errorf("looking up the token: %w", err)
-	}
-	var found []*trackingv1alpha1.Courier
-	for i := range secrets.Items {
-		s := &secrets.Items[i]
-		// The hash matched; compare the bytes too, in constant time.
-		if subtle.ConstantTimeCompare(s.Data[trackingv1alpha1.CourierTokenKey], []byte(token)) != 1 {
-			continue
-		}
-		couriers, err := a.couriersOf(ctx, s)
-		if err != nil {
-			return nil, err
-		}
-		found = append(found, couriers...)
 	}
 	switch len(found) {
 	case 0:
@@ -114,8 +101,45 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (*tracki
 	return nil, fmt.Errorf("%w: %d Couriers share this token", ErrUnauthenticated, len(found))
 }
 
-// couriersOf returns the Couriers that name secret.
-func (a *Authenticator) couriersOf(ctx context.Context, secret *corev1.Secret) ([]*trackingv1alpha1.Courier, error) {
+// holders returns the Couriers whose Secrets hold token.
+func (a *Authenticator) holders(ctx context.Context, token []byte) ([]*trackingv1alpha1.Courier, error) {
+	secrets, err := a.secretsHolding(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	var found []*trackingv1alpha1.Courier
+	for i := range secrets {
+		couriers, err := a.CouriersOf(ctx, &secrets[i])
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, couriers...)
+	}
+	return found, nil
+}
+
+// secretsHolding returns the cached courier Secrets whose token is token:
+// the index finds them by hash, then the bytes are compared in constant
+// time.
+func (a *Authenticator) secretsHolding(ctx context.Context, token []byte) ([]corev1.Secret, error) {
+	if len(token) == 0 {
+		return nil, nil
+	}
+	list := &corev1.SecretList{}
+	if err := a.Reader.List(ctx, list, client.MatchingFields{IndexTokenHash: TokenHash(token)}); err != nil {
+		return nil, err
+	}
+	secrets := list.Items[:0]
+	for _, s := range list.Items {
+		if subtle.ConstantTimeCompare(s.Data[trackingv1alpha1.CourierTokenKey], token) == 1 {
+			secrets = append(secrets, s)
+		}
+	}
+	return secrets, nil
+}
+
+// CouriersOf returns the Couriers that name secret.
+func (a *Authenticator) CouriersOf(ctx context.Context, secret *corev1.Secret) ([]*trackingv1alpha1.Courier, error) {
 	list := &trackingv1alpha1.CourierList{}
 	if err := a.Reader.List(ctx, list, client.InNamespace(secret.Namespace),
 		client.MatchingFields{IndexSecretName: secret.Name}); err != nil {
@@ -153,42 +177,18 @@ func (a *Authenticator) Check(ctx context.Context, courier *trackingv1alpha1.Cou
 	if err != nil {
 		return false, "", "", err
 	}
-	if holders > 1 {
+	if len(holders) > 1 {
 		return false, trackingv1alpha1.ReasonTokenShared, fmt.Sprintf(
-			"the token in Secret %q is used by %d Couriers; requests with it are refused until each has its own", key.Name, holders), nil
+			"the token in Secret %q is used by %d Couriers; requests with it are refused until each has its own", key.Name, len(holders)), nil
 	}
 	return true, trackingv1alpha1.ReasonCredentialsValid, fmt.Sprintf("token in Secret %q is usable", key.Name), nil
 }
 
-// holders counts the Couriers whose Secrets hold token.
-func (a *Authenticator) holders(ctx context.Context, token []byte) (int, error) {
-	secrets := &corev1.SecretList{}
-	if err := a.Reader.List(ctx, secrets, client.MatchingFields{IndexTokenHash: TokenHash(token)}); err != nil {
-		return 0, err
-	}
-	n := 0
-	for i := range secrets.Items {
-		couriers, err := a.couriersOf(ctx, &secrets.Items[i])
-		if err != nil {
-			return 0, err
-		}
-		n += len(couriers)
-	}
-	return n, nil
-}
-
-// SecretsSharingToken returns the Secrets holding the same token as secret,
-// secret included, so a change to one re-checks the Couriers of all.
+// SecretsSharingToken returns the cached Secrets holding the same token as
+// secret (secret among them, when the cache has it), so a change to one
+// re-checks the Couriers of all.
 func (a *Authenticator) SecretsSharingToken(ctx context.Context, secret *corev1.Secret) ([]corev1.Secret, error) {
-	token := secret.Data[trackingv1alpha1.CourierTokenKey]
-	if len(token) == 0 {
-		return []corev1.Secret{*secret}, nil
-	}
-	secrets := &corev1.SecretList{}
-	if err := a.Reader.List(ctx, secrets, client.MatchingFields{IndexTokenHash: TokenHash(token)}); err != nil {
-		return nil, err
-	}
-	return secrets.Items, nil
+	return a.secretsHolding(ctx, secret.Data[trackingv1alpha1.CourierTokenKey])
 }
 
 // CacheByObject restricts a manager's cache to the Secrets couriers'
