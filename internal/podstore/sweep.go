@@ -1,0 +1,110 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package podstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// StagedObject is a file in the staging area, as ListStaged finds it.
+type StagedObject struct {
+	// Key is the staging key, StagingKey(Namespace, EventID).
+	Key string
+	// Namespace and EventID are parsed from the key.
+	Namespace string
+	EventID   string
+	// ModTime is when the object was last written.
+	ModTime time.Time
+}
+
+// ListStaged lists the staged objects last written before cutoff: the
+// candidates for a sweep of uploads whose event never reached the API
+// server. Keys outside the incoming/<namespace>/<event id> layout are
+// skipped; no event can name them, and they are not this package's to
+// delete.
+func (s *Store) ListStaged(ctx context.Context, cutoff time.Time) ([]StagedObject, error) {
+	var found []StagedObject
+	it := s.bucket.List(&blob.ListOptions{Prefix: stagingPrefix})
+	for {
+		obj, err := it.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			return found, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("podstore: listing %s: %w", stagingPrefix, err)
+		}
+		if obj.IsDir || !obj.ModTime.Before(cutoff) {
+			continue
+		}
+		namespace, eventID, ok := parseStagingKey(obj.Key)
+		if !ok {
+			continue
+		}
+		found = append(found, StagedObject{Key: obj.Key, Namespace: namespace, EventID: eventID, ModTime: obj.ModTime})
+	}
+}
+
+// DeleteStaged deletes a staged object unless it was written after cutoff,
+// and reports whether it deleted it. A courier that retries an update
+// stages its file again under the same key; checking the object's time just
+// before deleting keeps such a fresh upload, whose event may be on its way
+// to the API server. An object already gone is not an error. A key outside
+// the staging layout is ErrInvalidKey.
+func (s *Store) DeleteStaged(ctx context.Context, key string, cutoff time.Time) (bool, error) {
+	if _, _, ok := parseStagingKey(key); !ok {
+		return false, fmt.Errorf("%w: %q is not a staging key", ErrInvalidKey, key)
+	}
+	attrs, err := s.bucket.Attributes(ctx, key)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("podstore: reading the attributes of %s: %w", key, err)
+	}
+	if !attrs.ModTime.Before(cutoff) {
+		return false, nil
+	}
+	if err := s.bucket.Delete(ctx, key); err != nil {
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return false, nil
+		}
+		return false, fmt.Errorf("podstore: deleting staged %s: %w", key, err)
+	}
+	return true, nil
+}
+
+// parseStagingKey splits incoming/<namespace>/<event id>, accepting only
+// what StagingKey can produce.
+func parseStagingKey(key string) (namespace, eventID string, ok bool) {
+	rest, ok := strings.CutPrefix(key, stagingPrefix)
+	if !ok {
+		return "", "", false
+	}
+	namespace, eventID, ok = strings.Cut(rest, "/")
+	if !ok || validateNamespace(namespace) != nil || validateEventID(eventID) != nil {
+		return "", "", false
+	}
+	return namespace, eventID, true
+}

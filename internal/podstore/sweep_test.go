@@ -1,0 +1,101 @@
+/*
+Copyright 2026 The parcel-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package podstore_test
+
+import (
+	"context"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"gocloud.dev/blob"
+
+	"github.com/parcelops/parcel-operator/internal/podstore"
+)
+
+var _ = DescribeTableSubtree("sweeping the staging area",
+	func(newBucket func(context.Context) (string, string)) {
+		var (
+			store *podstore.Store
+			raw   *blob.Bucket
+		)
+		BeforeEach(func(ctx SpecContext) {
+			bucketURL, _ := newBucket(ctx)
+			var err error
+			store, err = podstore.Open(ctx, bucketURL)
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(store.Close)
+			raw, err = blob.OpenBucket(ctx, bucketURL)
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(raw.Close)
+		})
+		stage := func(ctx context.Context, namespace, eventID string) podstore.Staged {
+			GinkgoHelper()
+			staged, err := store.Stage(ctxTimeout(ctx), namespace, eventID, stream(pdf(2000, 7)), maxBytes)
+			Expect(err).NotTo(HaveOccurred())
+			return staged
+		}
+		// Object stores keep modification times to the second; cutoffs an
+		// hour away make the specs independent of that resolution.
+		past := func() time.Time { return time.Now().Add(-time.Hour) }
+		future := func() time.Time { return time.Now().Add(time.Hour) }
+
+		It("lists staged objects written before the cutoff, and nothing else", func(ctx SpecContext) {
+			a := stage(ctx, "acme", "e1")
+			b := stage(ctx, "globex", "e2")
+			moved, err := store.Move(ctx, moveRequest("e3", stage(ctx, ns, "e3")))
+			Expect(err).NotTo(HaveOccurred())
+			for _, key := range []string{"incoming/acme/nested/e4", "incoming/README", "incoming/Not_A_Namespace/e5"} {
+				Expect(raw.WriteAll(ctx, key, []byte("%PDF-1.7\n"), nil)).To(Succeed())
+			}
+
+			Expect(store.ListStaged(ctx, past())).To(BeEmpty(), "nothing is older than an hour")
+			found, err := store.ListStaged(ctx, future())
+			Expect(err).NotTo(HaveOccurred())
+			Expect(found).To(ConsistOf(
+				And(HaveField("Key", a.Key), HaveField("Namespace", "acme"), HaveField("EventID", "e1"),
+					HaveField("ModTime", BeTemporally("~", time.Now(), time.Minute))),
+				And(HaveField("Key", b.Key), HaveField("Namespace", "globex"), HaveField("EventID", "e2")),
+			), "stored files (%s) and keys outside the layout are never candidates", moved.Key)
+		})
+
+		It("deletes a staged object written before the cutoff", func(ctx SpecContext) {
+			staged := stage(ctx, ns, "e1")
+			Expect(store.DeleteStaged(ctx, staged.Key, future())).To(BeTrue())
+			Expect(store.Exists(ctx, staged.Key)).To(BeFalse())
+			Expect(store.DeleteStaged(ctx, staged.Key, future())).To(BeFalse(), "an object already gone is no error")
+		})
+
+		It("keeps an object staged again after the cutoff: a courier's retry on its way to the API server", func(ctx SpecContext) {
+			staged := stage(ctx, ns, "e1")
+			Expect(store.DeleteStaged(ctx, staged.Key, past())).To(BeFalse())
+			Expect(store.Exists(ctx, staged.Key)).To(BeTrue())
+		})
+
+		It("refuses keys outside the staging area", func(ctx SpecContext) {
+			moved, err := store.Move(ctx, moveRequest("e1", stage(ctx, ns, "e1")))
+			Expect(err).NotTo(HaveOccurred())
+			for _, key := range []string{moved.Key, "incoming/acme/../pods/x", "incoming/acme", "other/acme/e1"} {
+				_, err := store.DeleteStaged(ctx, key, future())
+				Expect(err).To(MatchError(podstore.ErrInvalidKey), key)
+			}
+			Expect(store.Exists(ctx, moved.Key)).To(BeTrue())
+		})
+	},
+	Entry("file://", newFileBucket),
+	Entry("s3:// (versitygw)", newS3Bucket),
+)
