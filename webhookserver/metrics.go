@@ -45,6 +45,10 @@ var (
 		Name: "parcel_webhook_pod_staged_bytes_total",
 		Help: "Bytes of proof-of-delivery files staged, by courier.",
 	}, []string{"courier"})
+	refusalsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parcel_webhook_refusals_total",
+		Help: "Requests refused by an admission limit, by courier and limit (client-rate, courier-rate, writes-busy, signature, replay-memory-full).",
+	}, []string{"courier", "limit"})
 	eventLag = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "parcel_webhook_event_lag_seconds",
 		Help:    "Time from an update's track_datetime to its being recorded, by courier.",
@@ -53,5 +57,5 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(requestsTotal, requestDuration, updatesTotal, podBytesStaged, eventLag)
+	metrics.Registry.MustRegister(requestsTotal, requestDuration, updatesTotal, podBytesStaged, refusalsTotal, eventLag)
 }

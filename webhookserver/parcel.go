@@ -63,7 +63,11 @@ type StoredPODView struct {
 
 // handleParcel answers GET /api/v1/parcels/{articleId} from the cache, for
 // the courier's own namespace only.
-func (s *Server) handleParcel(w http.ResponseWriter, r *http.Request, courier *trackingv1alpha1.Courier) error {
+func (s *Server) handleParcel(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := c.verifyBody(r.Body); err != nil {
+		return err
+	}
+	courier := c.Courier
 	articleID := r.PathValue("articleId")
 	if err := trackingv1alpha1.ValidateArticleID(articleID); err != nil {
 		return &RequestError{Status: http.StatusBadRequest, Title: "Invalid article ID",

@@ -22,6 +22,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/parcelops/parcel-operator/internal/ratelimit"
 )
 
 // problemTypeBase prefixes the type URI of every problem answer (RFC 9457).
@@ -51,6 +53,9 @@ type problemError struct {
 	retryAfter time.Duration
 	// cause is logged, never sent.
 	cause error
+	// refusal, when set, names the admission limit that refused the
+	// request, for the refusals metric.
+	refusal string
 }
 
 func (e *problemError) Error() string {
@@ -108,7 +113,7 @@ func problemFor(err error) *problemError {
 // writeProblem sends p as application/problem+json.
 func writeProblem(w http.ResponseWriter, p *problemError) {
 	if p.retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(p.retryAfter.Seconds())))
+		w.Header().Set("Retry-After", strconv.Itoa(ratelimit.RetryAfterSeconds(p.retryAfter)))
 	}
 	if p.problem.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="parcel-operator"`)

@@ -22,15 +22,19 @@ package webhookserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
@@ -47,6 +51,13 @@ const (
 	HealthzPath  = "/healthz"
 	ReadyzPath   = "/readyz"
 	parcelPrefix = "/api/v1/parcels/"
+)
+
+// Files in CertDir: the certificate (chain) and its private key, as
+// cert-manager and kubernetes.io/tls Secrets name them.
+const (
+	CertName = "tls.crt"
+	KeyName  = "tls.key"
 )
 
 // Limits and timeouts of the HTTP server. A client that sends headers
@@ -99,17 +110,33 @@ type Server struct {
 	// CacheSynced reports whether the manager's cache has synced; /readyz
 	// fails until it has.
 	CacheSynced func(ctx context.Context) bool
+	// Guard admits requests: signatures, rate limits, write slots.
+	Guard *Guard
+	// CertDir, when set, holds tls.crt and tls.key: Start serves HTTPS
+	// with them, reloading them when they change. Empty serves plain HTTP,
+	// for clusters that terminate TLS in front of the server.
+	CertDir string
+	// EnableHTTP2 allows HTTP/2 over TLS. Off by default: HTTP/1.1 is all
+	// couriers need, and it keeps HTTP/2's stream-reset attacks away.
+	EnableHTTP2 bool
 }
 
 // NeedLeaderElection is false: every replica serves couriers.
 func (s *Server) NeedLeaderElection() bool { return false }
 
-// Start serves until ctx is done, then lets in-flight requests finish.
+// Start listens on BindAddress and serves until ctx is done.
 func (s *Server) Start(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.BindAddress)
 	if err != nil {
 		return fmt.Errorf("webhook server: listening on %s: %w", s.BindAddress, err)
 	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx is done, then lets in-flight requests
+// finish. With CertDir set it serves HTTPS, TLS 1.2 at least, picking up a
+// renewed certificate for new connections without a restart.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: ReadHeaderTimeout,
@@ -117,10 +144,29 @@ func (s *Server) Start(ctx context.Context) error {
 		WriteTimeout:      WriteTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          log.New(logrWriter{s.Log}, "", 0),
 	}
-	s.Log.Info("serving the courier API", "address", ln.Addr().String())
+	if !s.EnableHTTP2 {
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+	}
+	serve := func() error { return srv.Serve(ln) }
+	if s.CertDir != "" {
+		watcher, err := certwatcher.New(filepath.Join(s.CertDir, CertName), filepath.Join(s.CertDir, KeyName))
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("webhook server: loading the certificate from %s: %w", s.CertDir, err)
+		}
+		go func() {
+			if err := watcher.Start(ctx); err != nil {
+				s.Log.Error(err, "watching the certificate; a renewed one will not be picked up", "dir", s.CertDir)
+			}
+		}()
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: watcher.GetCertificate}
+		serve = func() error { return srv.ServeTLS(ln, "", "") }
+	}
+	s.Log.Info("serving the courier API", "address", ln.Addr().String(), "tls", s.CertDir != "")
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- serve() }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("webhook server: %w", err)
@@ -134,11 +180,21 @@ func (s *Server) Start(ctx context.Context) error {
 	return nil
 }
 
+// logrWriter sends the http.Server's own complaints (TLS handshake
+// failures, malformed requests it answers itself) to the log, at debug
+// level: each is one client's problem.
+type logrWriter struct{ log logr.Logger }
+
+func (w logrWriter) Write(p []byte) (int, error) {
+	w.log.V(1).Info(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
 // Handler is the courier API.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+UpdatePath, s.instrument(s.handleUpdate))
-	mux.HandleFunc("GET "+ParcelPath, s.instrument(s.handleParcel))
+	mux.HandleFunc("POST "+UpdatePath, s.instrument(s.handleUpdate, s.maxUpdateBytes))
+	mux.HandleFunc("GET "+ParcelPath, s.instrument(s.handleParcel, noBody))
 	mux.HandleFunc("GET "+OpenAPIPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(docs.CourierAPI)
@@ -154,6 +210,15 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// maxUpdateBytes bounds an update's body: the courier's POD cap, the
+// form_data cap, and room for part headers and boundaries.
+func (s *Server) maxUpdateBytes(c *trackingv1alpha1.Courier) int64 {
+	return c.MaxPODBytes() + s.Limits.withDefaults().MaxFormDataBytes + multipartOverhead
+}
+
+// noBody is the body bound of a GET: none.
+func noBody(*trackingv1alpha1.Courier) int64 { return 0 }
+
 // handleReadyz is ready once the cache has synced and the bucket answers.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -168,24 +233,29 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// courierHandler serves one authenticated request and returns the courier
-// label for metrics and the error to answer, if any.
-type courierHandler func(w http.ResponseWriter, r *http.Request, courier *trackingv1alpha1.Courier) error
+// courierHandler serves one admitted request and returns the error to
+// answer, if any. It must call c.verifyBody before it writes anything.
+type courierHandler func(w http.ResponseWriter, r *http.Request, c *caller) error
 
-// instrument authenticates the request, runs h, answers its error in the
-// one place that maps errors to status codes, and counts the outcome.
-func (s *Server) instrument(h courierHandler) http.HandlerFunc {
+// instrument admits the request (client address, token, signature header,
+// the courier's rate), bounds its body to maxBody, runs h, answers its
+// error in the one place that maps errors to status codes, and counts the
+// outcome.
+func (s *Server) instrument(h courierHandler, maxBody func(*trackingv1alpha1.Courier) int64) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := s.Clock.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		label := unauthenticatedLabel
 		log := s.Log.WithValues("method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 
-		courier, err := s.authenticate(r)
-		if err == nil {
-			label = courierLabel(courier)
+		c, err := s.admit(r, start)
+		if c != nil {
+			label = courierLabel(c.Courier)
 			log = log.WithValues("courier", label)
-			err = h(rec, r, courier)
+		}
+		if err == nil {
+			r.Body = http.MaxBytesReader(rec, r.Body, maxBody(c.Courier))
+			err = h(rec, r, c)
 		}
 		if err != nil {
 			p := problemFor(err)
@@ -195,6 +265,12 @@ func (s *Server) instrument(h courierHandler) http.HandlerFunc {
 			default:
 				log.V(1).Info("request refused", "status", p.problem.Status, "reason", err.Error())
 			}
+			if p.refusal != "" {
+				refusalsTotal.WithLabelValues(label, p.refusal).Inc()
+			}
+			if p.problem.Status == http.StatusUnauthorized {
+				s.Guard.failedAuthentication(r, start)
+			}
 			writeProblem(rec, p)
 		}
 		requestsTotal.WithLabelValues(label, fmt.Sprint(rec.code())).Inc()
@@ -202,20 +278,44 @@ func (s *Server) instrument(h courierHandler) http.HandlerFunc {
 	}
 }
 
+// admit decides, cheapest check first, whether the request may be
+// served: its address has not failed authentication too often, its token
+// names a courier, its signature header is well formed, fresh and unused,
+// and the courier is within its rate. The caller is returned once known,
+// even with an error, so the refusal is counted against the courier.
+func (s *Server) admit(r *http.Request, now time.Time) (*caller, error) {
+	if err := s.Guard.admitClient(r, now); err != nil {
+		return nil, err
+	}
+	id, err := s.authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Guard.beginSignature(r, id, now)
+	if err != nil {
+		return &caller{Courier: id.Courier}, err
+	}
+	c.now = s.Clock.Now
+	if err := s.Guard.admitCourier(id.Courier, now); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
 // authenticate finds the Courier behind the request's bearer token.
-func (s *Server) authenticate(r *http.Request) (*trackingv1alpha1.Courier, error) {
+func (s *Server) authenticate(r *http.Request) (*courierauth.Identity, error) {
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return nil, unauthorized("send your courier token as Authorization: Bearer <token>", errors.New("no bearer token"))
 	}
-	courier, err := s.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	id, err := s.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
 	switch {
 	case errors.Is(err, courierauth.ErrUnauthenticated):
 		return nil, unauthorized("the bearer token is not valid for any courier", err)
 	case err != nil:
 		return nil, unavailable("the credential store", err)
 	}
-	return courier, nil
+	return id, nil
 }
 
 // unauthorized is the 401 answer; cause, which says why, is only logged.

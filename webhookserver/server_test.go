@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -48,6 +49,7 @@ import (
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/docs"
 	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/internal/signature"
 )
 
 // seedExample is the courier's example from the product brief, verbatim.
@@ -70,9 +72,11 @@ func observe(method, route string, code int) {
 	observed.codes[op][fmt.Sprint(code)] = true
 }
 
-// courier is a Courier with its Secret, in a namespace of its own.
+// courier is a Courier with its Secret, in a namespace of its own. When
+// hmacKey is set, its requests are signed with it.
 type courier struct {
 	ns, name, token string
+	hmacKey         []byte
 }
 
 func randomToken() string {
@@ -84,13 +88,32 @@ func randomToken() string {
 // newCourier creates a Courier and waits until it is Ready.
 func newCourier(mutate ...func(*trackingv1alpha1.Courier)) *courier {
 	GinkgoHelper()
+	return newCourierWithSecret(nil, mutate...)
+}
+
+// newSigningCourier creates a Courier whose Secret holds an hmacKey, and
+// signs its requests with it.
+func newSigningCourier(mutate ...func(*trackingv1alpha1.Courier)) *courier {
+	GinkgoHelper()
+	key := randomToken()
+	c := newCourierWithSecret(map[string]string{trackingv1alpha1.CourierHMACKey: key}, mutate...)
+	c.hmacKey = []byte(key)
+	return c
+}
+
+// newCourierWithSecret creates a Courier whose Secret holds a fresh token
+// and extra, and waits until it is Ready.
+func newCourierWithSecret(extra map[string]string, mutate ...func(*trackingv1alpha1.Courier)) *courier {
+	GinkgoHelper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "courier-"}}
 	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
 	c := &courier{ns: ns.Name, name: "acme", token: randomToken()}
+	data := map[string]string{trackingv1alpha1.CourierTokenKey: c.token}
+	maps.Copy(data, extra)
 	Expect(k8sClient.Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: c.ns, Name: "acme-token",
 			Labels: map[string]string{trackingv1alpha1.CourierCredentialsLabel: "true"}},
-		StringData: map[string]string{trackingv1alpha1.CourierTokenKey: c.token},
+		StringData: data,
 	})).To(Succeed())
 	obj := &trackingv1alpha1.Courier{
 		ObjectMeta: metav1.ObjectMeta{Namespace: c.ns, Name: c.name},
@@ -136,15 +159,26 @@ func do(req *http.Request, route string) answer {
 	return answer{code: resp.StatusCode, header: resp.Header, body: body}
 }
 
+// request builds a request from the courier: with its token, and signed
+// now when it has an hmacKey.
 func (c *courier) request(method, path, contentType string, body io.Reader) *http.Request {
 	GinkgoHelper()
-	req, err := http.NewRequestWithContext(ctx, method, api.URL+path, body)
+	var raw []byte
+	if body != nil {
+		var err error
+		raw, err = io.ReadAll(body)
+		Expect(err).NotTo(HaveOccurred())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, apiURL+path, bytes.NewReader(raw))
 	Expect(err).NotTo(HaveOccurred())
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
 	if c != nil {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+		if c.hmacKey != nil {
+			req.Header.Set(signature.Header, signature.Sign(time.Now().Unix(), raw, c.hmacKey))
+		}
 	}
 	return req
 }
@@ -614,7 +648,7 @@ var _ = Describe("Operations", func() {
 	// API (so it is not checked against the OpenAPI document).
 	get := func(path string) int {
 		GinkgoHelper()
-		resp, err := httpClient.Get(api.URL + path)
+		resp, err := httpClient.Get(apiURL + path)
 		Expect(err).NotTo(HaveOccurred())
 		_ = resp.Body.Close()
 		return resp.StatusCode

@@ -18,8 +18,8 @@ package webhookserver
 
 import (
 	"context"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -56,7 +56,8 @@ var (
 	s3Server  *s3test.Server
 	store     *podstore.Store
 	server    *Server
-	api       *httptest.Server
+	apiURL    string
+	apiDone   chan error
 	mgrDone   chan struct{}
 )
 
@@ -115,8 +116,15 @@ var _ = BeforeSuite(func() {
 		Log:         logf.Log.WithName("webhook"),
 		Limits:      DefaultLimits(),
 		CacheSynced: mgr.GetCache().WaitForCacheSync,
+		Guard:       NewGuard(DefaultGuardOptions()),
 	}
-	api = httptest.NewServer(server.Handler())
+	// The courier API as Start serves it, timeouts and limits included, on
+	// a port of its own.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	apiURL = "http://" + ln.Addr().String()
+	apiDone = make(chan error, 1)
+	go func() { apiDone <- server.Serve(ctx, ln) }()
 
 	mgrDone = make(chan struct{})
 	go func() {
@@ -128,10 +136,10 @@ var _ = BeforeSuite(func() {
 })
 
 var _ = AfterSuite(func() {
-	if api != nil {
-		api.Close()
-	}
 	cancel()
+	if apiDone != nil {
+		Expect(<-apiDone).To(Succeed())
+	}
 	if mgrDone != nil {
 		<-mgrDone
 	}

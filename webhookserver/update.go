@@ -79,12 +79,11 @@ type UpdateAnswer struct {
 
 // handleUpdate records one tracking update. It answers 2xx only once the
 // event is in the API server.
-func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, courier *trackingv1alpha1.Courier) error {
+func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller) error {
+	courier := c.Courier
 	receivedAt := s.Clock.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), APITimeout)
 	defer cancel()
-	r.Body = http.MaxBytesReader(w, r.Body,
-		courier.MaxPODBytes()+s.Limits.withDefaults().MaxFormDataBytes+multipartOverhead)
 
 	in, err := ReadRequest(r, receivedAt, s.Limits)
 	if err != nil {
@@ -106,6 +105,9 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, courier *t
 		// A retry of an update already recorded: answer without writing.
 		// Finish discards a file that came again.
 		if err := in.Finish(); err != nil {
+			return err
+		}
+		if err := c.verifyBody(r.Body); err != nil {
 			return err
 		}
 		return s.answer(w, courier, cached, u, podNone, true)
@@ -151,8 +153,16 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, courier *t
 	if err := in.Finish(); err != nil {
 		return err
 	}
+	if err := c.verifyBody(r.Body); err != nil {
+		return err
+	}
 
+	release, err := s.Guard.acquireWrite(ctx, courier)
+	if err != nil {
+		return err
+	}
 	parcel, err := s.record(ctx, courier, key, u.ArticleID, cached, event)
+	release()
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,23 @@ const CourierTokenKey = "token"
 // MinCourierTokenLength is the shortest bearer token accepted, in bytes.
 const MinCourierTokenLength = 16
 
+// Keys in a courier's Secret holding its request-signing keys. When
+// CourierHMACKey is set, every request must carry a valid X-Parcel-Signature;
+// CourierHMACKeyPrevious is also accepted while a rotation is under way.
+const (
+	CourierHMACKey         = "hmacKey"
+	CourierHMACKeyPrevious = "hmacKeyPrevious"
+)
+
+// MinCourierHMACKeyLength is the shortest signing key accepted, in bytes.
+const MinCourierHMACKeyLength = 32
+
+// Default request rate of a courier that sets no rateLimit.
+const (
+	DefaultRequestsPerSecond = 100
+	DefaultBurst             = 200
+)
+
 // DefaultMaxProofOfDeliverySize is the POD size cap when a Courier sets none.
 const DefaultMaxProofOfDeliverySize = 10 << 20
 
@@ -62,6 +79,36 @@ type CourierSpec struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="quantity(self).isGreaterThan(quantity('0')) && quantity(self).compareTo(quantity('100Mi')) <= 0",message="maxProofOfDeliverySize must be more than 0 and at most 100Mi"
 	MaxProofOfDeliverySize *resource.Quantity `json:"maxProofOfDeliverySize,omitempty"`
+
+	// requireSignature refuses every request of this courier unless its
+	// Secret holds an hmacKey and the request is signed with it. Without
+	// it, requests must be signed only while the Secret holds an hmacKey,
+	// so a Secret that loses its key silently stops requiring signatures.
+	// +optional
+	RequireSignature bool `json:"requireSignature,omitempty"`
+
+	// rateLimit bounds the courier's requests, as a token bucket. Requests
+	// over it are answered 429 with Retry-After. Defaults to 100 requests
+	// per second with bursts of 200.
+	// +optional
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+}
+
+// RateLimit is a token bucket: it refills at requestsPerSecond and holds at
+// most burst requests.
+type RateLimit struct {
+	// requestsPerSecond is the sustained rate allowed.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	RequestsPerSecond int32 `json:"requestsPerSecond"`
+
+	// burst is how many requests may arrive at once after a quiet period.
+	// Defaults to twice requestsPerSecond.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=200000
+	Burst int32 `json:"burst,omitempty"`
 }
 
 // SecretReference names a Secret in the referring object's namespace.
@@ -103,6 +150,12 @@ const (
 	// ReasonTokenShared: another Courier's Secret holds the same token, so
 	// a request could not be attributed; both are refused until one changes.
 	ReasonTokenShared = "TokenShared"
+	// ReasonHMACKeyMissing: requireSignature is set but the Secret has no
+	// hmacKey, or it has an hmacKeyPrevious without an hmacKey.
+	ReasonHMACKeyMissing = "HMACKeyMissing"
+	// ReasonHMACKeyTooShort: hmacKey or hmacKeyPrevious is shorter than 32
+	// bytes.
+	ReasonHMACKeyTooShort = "HMACKeyTooShort"
 )
 
 // MaxPODBytes is the courier's POD size cap in bytes.
@@ -111,6 +164,18 @@ func (c *Courier) MaxPODBytes() int64 {
 		return DefaultMaxProofOfDeliverySize
 	}
 	return c.Spec.MaxProofOfDeliverySize.Value()
+}
+
+// Rate returns the courier's sustained request rate and burst.
+func (c *Courier) Rate() (perSecond float64, burst int) {
+	rl := c.Spec.RateLimit
+	if rl == nil {
+		return DefaultRequestsPerSecond, DefaultBurst
+	}
+	if rl.Burst == 0 {
+		return float64(rl.RequestsPerSecond), 2 * int(rl.RequestsPerSecond)
+	}
+	return float64(rl.RequestsPerSecond), int(rl.Burst)
 }
 
 // MayCreateParcels reports whether the courier's updates may create Parcels.

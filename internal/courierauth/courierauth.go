@@ -81,24 +81,79 @@ type Authenticator struct {
 	Reader client.Reader
 }
 
-// Authenticate returns the Courier whose Secret holds token. Any failure is
-// ErrUnauthenticated wrapped with the reason, for the log; a cache read
-// failure is returned as is.
-func (a *Authenticator) Authenticate(ctx context.Context, token string) (*trackingv1alpha1.Courier, error) {
+// Identity is who a request comes from, and what it must prove.
+type Identity struct {
+	// Courier is the courier whose token the request carried.
+	Courier *trackingv1alpha1.Courier
+	// SigningKeys are the keys a request must be signed with, one of them:
+	// hmacKey, then hmacKeyPrevious. Empty when the courier does not sign.
+	SigningKeys [][]byte
+}
+
+// Authenticate returns the Courier whose Secret holds token, with its
+// signing keys. Any failure is ErrUnauthenticated wrapped with the reason,
+// for the log; a cache read failure is returned as is.
+func (a *Authenticator) Authenticate(ctx context.Context, token string) (*Identity, error) {
 	if len(token) < trackingv1alpha1.MinCourierTokenLength {
 		return nil, fmt.Errorf("%w: token missing or too short", ErrUnauthenticated)
 	}
-	found, err := a.holders(ctx, []byte(token))
+	secrets, err := a.secretsHolding(ctx, []byte(token))
 	if err != nil {
 		return nil, fmt.Errorf("looking up the token: %w", err)
 	}
-	switch len(found) {
-	case 0:
-		return nil, fmt.Errorf("%w: no Courier's Secret holds this token", ErrUnauthenticated)
-	case 1:
-		return found[0], nil
+	var found []*trackingv1alpha1.Courier
+	var secret *corev1.Secret
+	for i := range secrets {
+		couriers, err := a.CouriersOf(ctx, &secrets[i])
+		if err != nil {
+			return nil, err
+		}
+		if len(couriers) > 0 {
+			secret = &secrets[i]
+		}
+		found = append(found, couriers...)
 	}
-	return nil, fmt.Errorf("%w: %d Couriers share this token", ErrUnauthenticated, len(found))
+	switch {
+	case len(found) == 0:
+		return nil, fmt.Errorf("%w: no Courier's Secret holds this token", ErrUnauthenticated)
+	case len(found) > 1:
+		return nil, fmt.Errorf("%w: %d Couriers share this token", ErrUnauthenticated, len(found))
+	}
+	keys, reason, _ := signingKeys(found[0], secret)
+	if reason != "" {
+		return nil, fmt.Errorf("%w: the courier's signing keys are unusable (%s)", ErrUnauthenticated, reason)
+	}
+	return &Identity{Courier: found[0], SigningKeys: keys}, nil
+}
+
+// signingKeys returns the keys courier's requests must be signed with, or
+// the Ready reason and message saying why they are unusable.
+func signingKeys(courier *trackingv1alpha1.Courier, secret *corev1.Secret) (keys [][]byte, reason, message string) {
+	current := secret.Data[trackingv1alpha1.CourierHMACKey]
+	previous := secret.Data[trackingv1alpha1.CourierHMACKeyPrevious]
+	switch {
+	case len(current) == 0 && courier.Spec.RequireSignature:
+		return nil, trackingv1alpha1.ReasonHMACKeyMissing, fmt.Sprintf(
+			"requireSignature is set but Secret %q has no %q key", secret.Name, trackingv1alpha1.CourierHMACKey)
+	case len(current) == 0 && len(previous) > 0:
+		return nil, trackingv1alpha1.ReasonHMACKeyMissing, fmt.Sprintf(
+			"Secret %q has %q but no %q; put the new key in %q", secret.Name, trackingv1alpha1.CourierHMACKeyPrevious,
+			trackingv1alpha1.CourierHMACKey, trackingv1alpha1.CourierHMACKey)
+	}
+	for _, k := range []struct {
+		name  string
+		value []byte
+	}{{trackingv1alpha1.CourierHMACKey, current}, {trackingv1alpha1.CourierHMACKeyPrevious, previous}} {
+		switch {
+		case len(k.value) == 0:
+		case len(k.value) < trackingv1alpha1.MinCourierHMACKeyLength:
+			return nil, trackingv1alpha1.ReasonHMACKeyTooShort, fmt.Sprintf("the %q in Secret %q is %d bytes; at least %d are required",
+				k.name, secret.Name, len(k.value), trackingv1alpha1.MinCourierHMACKeyLength)
+		default:
+			keys = append(keys, k.value)
+		}
+	}
+	return keys, "", ""
 }
 
 // holders returns the Couriers whose Secrets hold token.
@@ -181,7 +236,19 @@ func (a *Authenticator) Check(ctx context.Context, courier *trackingv1alpha1.Cou
 		return false, trackingv1alpha1.ReasonTokenShared, fmt.Sprintf(
 			"the token in Secret %q is used by %d Couriers; requests with it are refused until each has its own", key.Name, len(holders)), nil
 	}
-	return true, trackingv1alpha1.ReasonCredentialsValid, fmt.Sprintf("token in Secret %q is usable", key.Name), nil
+	keys, reason, message := signingKeys(courier, secret)
+	switch {
+	case reason != "":
+		return false, reason, message + "; every request is refused until it is fixed", nil
+	case len(keys) == 2:
+		return true, trackingv1alpha1.ReasonCredentialsValid, fmt.Sprintf(
+			"token in Secret %q is usable; requests must be signed with %q or, during the rotation, %q",
+			key.Name, trackingv1alpha1.CourierHMACKey, trackingv1alpha1.CourierHMACKeyPrevious), nil
+	case len(keys) == 1:
+		return true, trackingv1alpha1.ReasonCredentialsValid, fmt.Sprintf(
+			"token in Secret %q is usable; requests must be signed with %q", key.Name, trackingv1alpha1.CourierHMACKey), nil
+	}
+	return true, trackingv1alpha1.ReasonCredentialsValid, fmt.Sprintf("token in Secret %q is usable; requests are not signed", key.Name), nil
 }
 
 // SecretsSharingToken returns the cached Secrets holding the same token as
