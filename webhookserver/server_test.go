@@ -105,6 +105,15 @@ func newSigningCourier(mutate ...func(*trackingv1alpha1.Courier)) *courier {
 // and extra, and waits until it is Ready.
 func newCourierWithSecret(extra map[string]string, mutate ...func(*trackingv1alpha1.Courier)) *courier {
 	GinkgoHelper()
+	c := createCourier(extra, mutate...)
+	Eventually(c.readiness).Should(HaveField("Status", metav1.ConditionTrue))
+	return c
+}
+
+// createCourier creates a Courier whose Secret holds a fresh token and
+// extra, in a namespace of its own, without waiting for it.
+func createCourier(extra map[string]string, mutate ...func(*trackingv1alpha1.Courier)) *courier {
+	GinkgoHelper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "courier-"}}
 	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
 	c := &courier{ns: ns.Name, name: "acme", token: randomToken()}
@@ -126,12 +135,19 @@ func newCourierWithSecret(extra map[string]string, mutate ...func(*trackingv1alp
 		m(obj)
 	}
 	Expect(k8sClient.Create(ctx, obj)).To(Succeed())
-	Eventually(func(g Gomega) {
-		got := &trackingv1alpha1.Courier{}
-		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), got)).To(Succeed())
-		g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
-	}).Should(Succeed())
 	return c
+}
+
+// readiness is the courier's Ready condition, or an Unknown one before
+// the reconciler has written it.
+func (c *courier) readiness() metav1.Condition {
+	GinkgoHelper()
+	got := &trackingv1alpha1.Courier{}
+	Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: c.ns, Name: c.name}, got)).To(Succeed())
+	if ready := meta.FindStatusCondition(got.Status.Conditions, trackingv1alpha1.ConditionReady); ready != nil {
+		return *ready
+	}
+	return metav1.Condition{Type: trackingv1alpha1.ConditionReady, Status: metav1.ConditionUnknown}
 }
 
 // answer is a decoded response.
@@ -159,9 +175,15 @@ func do(req *http.Request, route string) answer {
 	return answer{code: resp.StatusCode, header: resp.Header, body: body}
 }
 
-// request builds a request from the courier: with its token, and signed
-// now when it has an hmacKey.
+// request builds a request from the courier to the suite's server: with
+// its token, and signed now when it has an hmacKey.
 func (c *courier) request(method, path, contentType string, body io.Reader) *http.Request {
+	GinkgoHelper()
+	return c.requestTo(apiURL, method, path, contentType, body)
+}
+
+// requestTo is request to the server at base.
+func (c *courier) requestTo(base, method, path, contentType string, body io.Reader) *http.Request {
 	GinkgoHelper()
 	var raw []byte
 	if body != nil {
@@ -169,7 +191,7 @@ func (c *courier) request(method, path, contentType string, body io.Reader) *htt
 		raw, err = io.ReadAll(body)
 		Expect(err).NotTo(HaveOccurred())
 	}
-	req, err := http.NewRequestWithContext(ctx, method, apiURL+path, bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(raw))
 	Expect(err).NotTo(HaveOccurred())
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

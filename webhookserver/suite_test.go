@@ -116,7 +116,7 @@ var _ = BeforeSuite(func() {
 		Log:         logf.Log.WithName("webhook"),
 		Limits:      DefaultLimits(),
 		CacheSynced: mgr.GetCache().WaitForCacheSync,
-		Guard:       NewGuard(DefaultGuardOptions()),
+		Guard:       NewGuard(suiteGuardOptions()),
 	}
 	// The courier API as Start serves it, timeouts and limits included, on
 	// a port of its own.
@@ -162,3 +162,14 @@ var _ = BeforeEach(func() {
 
 // httpClient talks to the test server; no test waits on a slow answer.
 var httpClient = &http.Client{Timeout: 30 * time.Second}
+
+// suiteGuardOptions are the default limits, except for failed
+// authentications: every test talks from 127.0.0.1, and the tests that
+// send bad credentials on purpose must not lock the others out. The limit
+// itself is tested on a server of its own.
+func suiteGuardOptions() GuardOptions {
+	opts := DefaultGuardOptions()
+	opts.UnauthenticatedRate = 1000
+	opts.UnauthenticatedBurst = 10_000
+	return opts
+}
