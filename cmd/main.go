@@ -26,8 +26,10 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -70,9 +72,14 @@ type options struct {
 	enableLeaderElection bool
 	podBucket            string
 	podRetention         string
+	deliveredRetention   string
 	maxConcurrent        int
 	webhookAddr          string
+	webhookCertDir       string
+	webhookGuard         webhookserver.GuardOptions
+	trustedProxies       string
 	leaderElectionNS     string
+	stagingGrace         time.Duration
 }
 
 func main() {
@@ -93,9 +100,29 @@ func main() {
 			"Credentials come from the environment or workload identity, never the URL.")
 	flag.StringVar(&o.podRetention, "pod-retention", string(controllers.PODRetentionRetain),
 		"What happens to stored proof-of-delivery files when their Parcel is deleted: Retain, or Delete (through a finalizer).")
+	flag.StringVar(&o.deliveredRetention, "delivered-retention", "0",
+		"How long a Delivered or Returned-to-Sender Parcel stays before it is archived to the bucket as JSON and deleted: "+
+			"e.g. 30d, 720h; 0 keeps every Parcel. See docs/archive.md.")
 	flag.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 4, "Parcels reconciled at once.")
+	flag.DurationVar(&o.stagingGrace, "staging-grace", time.Hour,
+		"Age after which a staged proof-of-delivery file that no Parcel needs is deleted (a courier gave up after a 503, "+
+			"or a replica died between staging and recording); must exceed the courier API's request timeout.")
 	flag.StringVar(&o.webhookAddr, "webhook-bind-address", ":8080",
 		"Address the courier API (the webhook couriers post tracking updates to) binds to.")
+	flag.StringVar(&o.webhookCertDir, "webhook-cert-dir", "",
+		"Directory with tls.crt and tls.key: the courier API serves HTTPS (TLS 1.2 or later) and picks up renewed files "+
+			"without a restart. Empty serves plain HTTP, for clusters that terminate TLS in front of it.")
+	o.webhookGuard = webhookserver.DefaultGuardOptions()
+	flag.DurationVar(&o.webhookGuard.SignatureTolerance, "webhook-signature-tolerance", o.webhookGuard.SignatureTolerance,
+		"How far a request signature's timestamp may be from this server's clock, either way.")
+	flag.IntVar(&o.webhookGuard.MaxConcurrentWrites, "webhook-max-concurrent-writes", o.webhookGuard.MaxConcurrentWrites,
+		"API-server writes the courier API makes at once, per replica; one courier may use at most half. Past it, 429.")
+	flag.Float64Var(&o.webhookGuard.UnauthenticatedRate, "webhook-unauthenticated-rate", o.webhookGuard.UnauthenticatedRate,
+		"Failed authentications per second allowed per client address (bursts of 10); past it every request from the "+
+			"address is answered 429 until it recovers.")
+	flag.StringVar(&o.trustedProxies, "webhook-trusted-proxies", "",
+		"Comma-separated CIDRs of proxies in front of the courier API (e.g. the ingress controller's Pod network); requests "+
+			"from them are attributed to the client in X-Forwarded-For. Empty trusts no header.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -112,8 +139,33 @@ func run(ctx context.Context, o options) error {
 	if retention != controllers.PODRetentionRetain && retention != controllers.PODRetentionDelete {
 		return fmt.Errorf("--pod-retention=%q: want Retain or Delete", o.podRetention)
 	}
+	deliveredRetention, err := controllers.ParseRetention(o.deliveredRetention)
+	if err != nil {
+		return fmt.Errorf("--delivered-retention: %w", err)
+	}
 	if o.maxConcurrent < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles=%d: want at least 1", o.maxConcurrent)
+	}
+	if o.stagingGrace <= webhookserver.APITimeout {
+		// A shorter grace could delete a file whose update is still being
+		// written by the request that staged it.
+		return fmt.Errorf("--staging-grace=%s: want more than the courier API's request timeout, %s",
+			o.stagingGrace, webhookserver.APITimeout)
+	}
+
+	proxies, err := parseCIDRs(o.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--webhook-trusted-proxies: %w", err)
+	}
+	o.webhookGuard.TrustedProxies = proxies
+	if o.webhookGuard.MaxConcurrentWrites < 1 {
+		return fmt.Errorf("--webhook-max-concurrent-writes=%d: want at least 1", o.webhookGuard.MaxConcurrentWrites)
+	}
+	if o.webhookGuard.SignatureTolerance <= 0 {
+		return fmt.Errorf("--webhook-signature-tolerance=%s: want a positive duration", o.webhookGuard.SignatureTolerance)
+	}
+	if o.webhookGuard.UnauthenticatedRate <= 0 {
+		return fmt.Errorf("--webhook-unauthenticated-rate=%g: want a positive rate", o.webhookGuard.UnauthenticatedRate)
 	}
 
 	var tlsOpts []func(*tls.Config)
@@ -164,6 +216,18 @@ func run(ctx context.Context, o options) error {
 	}).SetupWithManager(mgr, o.maxConcurrent); err != nil {
 		return fmt.Errorf("setting up the Parcel controller: %w", err)
 	}
+	if deliveredRetention > 0 {
+		if err := (&controllers.RetentionReconciler{
+			Client:      mgr.GetClient(),
+			Recorder:    mgr.GetEventRecorder("retention-controller"),
+			Store:       store,
+			Transitions: trackingv1alpha1.DefaultTransitions,
+			Retention:   deliveredRetention,
+			Clock:       clock.RealClock{},
+		}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("setting up the retention controller: %w", err)
+		}
+	}
 	if err := courierauth.IndexFields(ctx, mgr.GetFieldIndexer()); err != nil {
 		return err
 	}
@@ -186,8 +250,21 @@ func run(ctx context.Context, o options) error {
 		Limits:      webhookserver.DefaultLimits(),
 		BindAddress: o.webhookAddr,
 		CacheSynced: mgr.GetCache().WaitForCacheSync,
+		Guard:       webhookserver.NewGuard(o.webhookGuard),
+		CertDir:     o.webhookCertDir,
+		EnableHTTP2: o.enableHTTP2,
 	}); err != nil {
 		return fmt.Errorf("adding the courier API server: %w", err)
+	}
+	if err := (&controllers.StagingSweeper{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Store:     store,
+		Grace:     o.stagingGrace,
+		Clock:     clock.RealClock{},
+		Log:       ctrl.Log.WithName("staging-sweeper"),
+	}).SetupWithManager(ctx, mgr); err != nil {
+		return fmt.Errorf("setting up the staging sweeper: %w", err)
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -206,7 +283,8 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("adding the ready check: %w", err)
 	}
 
-	setupLog.Info("starting manager", "podBucket", store.ObjectURL(""), "podRetention", retention)
+	setupLog.Info("starting manager", "podBucket", store.ObjectURL(""), "podRetention", retention,
+		"deliveredRetention", deliveredRetention)
 	return mgr.Start(ctx)
 }
 
@@ -223,4 +301,26 @@ func defaultPODBucket() string {
 		dir = filepath.Join(home, ".local", "share")
 	}
 	return "file://" + filepath.Join(dir, "parcel-operator", "pods")
+}
+
+// parseCIDRs parses a comma-separated list of CIDRs; a bare address is a
+// single host.
+func parseCIDRs(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if addr, err := netip.ParseAddr(item); err == nil {
+			out = append(out, netip.PrefixFrom(addr, addr.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a CIDR", item)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

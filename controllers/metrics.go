@@ -30,6 +30,13 @@ const (
 	moveInvalid            = "invalid"
 )
 
+// Archive failure reasons, the values of the reason label.
+const (
+	archiveFailedStore    = "store"
+	archiveFailedConflict = "conflict"
+	archiveFailedAPI      = "api"
+)
+
 // The reconciler's metrics. Labels stay low-cardinality: statuses and
 // results, never article IDs or namespaces.
 var (
@@ -54,8 +61,17 @@ var (
 		Help:    "Time to verify and store one proof-of-delivery file.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 	})
+	parcelsArchived = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parcel_archived_total",
+		Help: "Terminal parcels past their retention archived to the bucket and deleted.",
+	})
+	archiveFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parcel_archive_failures_total",
+		Help: "Failed attempts to archive and delete a parcel, by reason: store (write or read-back), conflict (changed since archived), api.",
+	}, []string{"reason"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(transitionsApplied, transitionsRejected, podMoves, podBytesStored, podMoveDuration)
+	metrics.Registry.MustRegister(transitionsApplied, transitionsRejected, podMoves, podBytesStored, podMoveDuration,
+		parcelsArchived, archiveFailures)
 }

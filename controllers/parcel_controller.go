@@ -349,16 +349,20 @@ func (r *ParcelReconciler) reconcileFinalizer(ctx context.Context, parcel *track
 	return r.Patch(ctx, parcel, patch)
 }
 
-// reconcileDelete removes a deleted parcel's stored files, then lets it go.
+// reconcileDelete removes a deleted parcel's stored files, unless it was
+// archived (--delivered-retention), then lets it go.
 func (r *ParcelReconciler) reconcileDelete(ctx context.Context, parcel *trackingv1alpha1.Parcel) error {
 	if !controllerutil.ContainsFinalizer(parcel, PODCleanupFinalizer) {
 		return nil
 	}
-	if err := r.Store.DeleteParcel(ctx, parcel.Namespace, parcel.Name); err != nil {
-		return podError{fmt.Errorf("deleting stored proof-of-delivery files: %w", err)}
+	// An archived parcel's files stay: its archive links to them.
+	if !archivedParcel(parcel) {
+		if err := r.Store.DeleteParcel(ctx, parcel.Namespace, parcel.Name); err != nil {
+			return podError{fmt.Errorf("deleting stored proof-of-delivery files: %w", err)}
+		}
+		r.Recorder.Eventf(parcel, nil, corev1.EventTypeNormal, trackingv1alpha1.EventProofOfDeliveryDeleted, actionDeletePODs,
+			"stored proof-of-delivery files deleted with the parcel")
 	}
-	r.Recorder.Eventf(parcel, nil, corev1.EventTypeNormal, trackingv1alpha1.EventProofOfDeliveryDeleted, actionDeletePODs,
-		"stored proof-of-delivery files deleted with the parcel")
 	patch := client.MergeFromWithOptions(parcel.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(parcel, PODCleanupFinalizer)
 	return client.IgnoreNotFound(r.Patch(ctx, parcel, patch))
