@@ -313,6 +313,20 @@ var _ = Describe("With --delivered-retention", Ordered, func() {
 		GinkgoWriter.Printf("archive %s:\n%s\n", key, out)
 	})
 
+	It("archives a parcel Returned to Sender as soon as it is Ready when it is already past its retention", func() {
+		h.clock.SetTime(time.Now().Add(2 * retention))
+		p := h.createParcel(ev("received", trackingv1alpha1.StatusReceivedInDepot, 0),
+			ev("rts", trackingv1alpha1.StatusReturnToSender, 45))
+		Eventually(gone(p)).WithTimeout(time.Minute).Should(BeTrue())
+		doc, err := h.store.ReadArchive(ctx, podstore.ArchiveKey(p.Namespace, p.Name, p.UID))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(doc.Status.Phase).To(Equal(trackingv1alpha1.StatusReturnToSender))
+		Expect(doc.Status.History).To(Equal([]trackingv1alpha1.EventVerdict{
+			{ID: "received", Result: trackingv1alpha1.ResultApplied}, {ID: "rts", Result: trackingv1alpha1.ResultApplied},
+		}))
+		Expect(doc.ProofOfDelivery).To(BeEmpty())
+	})
+
 	It("keeps a parcel not yet due, asks to be called the moment it falls due, then archives it", func() {
 		h.clock.SetTime(time.Now())
 		p := h.deliveredParcel()
