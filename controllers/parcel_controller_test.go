@@ -382,11 +382,14 @@ var _ = Describe("Storing proof of delivery", func() {
 				p := reconciled(h.createParcel(toDelivery()...))
 				content := pdf(8192)
 				upload := h.stage(p.Namespace, "delivered", content)
+				// The final object written, the staged one still there: what a
+				// crash in the middle of Move leaves. (Another upload of the
+				// same file is moved to get there.)
+				twin := h.stage(p.Namespace, "delivered", content)
 				_, err := h.store.Move(ctx, podstore.MoveRequest{
-					Namespace: p.Namespace, Parcel: p.Name, ArticleID: articleID, EventID: "delivered", Upload: *upload,
+					Namespace: p.Namespace, Parcel: p.Name, ArticleID: articleID, EventID: "delivered", Upload: *twin,
 				})
 				Expect(err).NotTo(HaveOccurred())
-				h.stage(p.Namespace, "delivered", content)
 				Expect(h.exists(upload.StagingKey)).To(BeTrue())
 
 				appendEvents(p, delivered("delivered", 90, upload))
@@ -415,7 +418,7 @@ var _ = Describe("Storing proof of delivery", func() {
 			It("reports a staged file that vanished before it was stored", func() {
 				p := reconciled(h.createParcel(toDelivery()...))
 				upload := h.stage(p.Namespace, "delivered", pdf(1024))
-				upload.StagingKey = podstore.StagingKey(p.Namespace, "never-staged")
+				upload.StagingKey = podstore.StagingKey(p.Namespace, "never-staged", podstore.NewUploadID())
 				appendEvents(p, delivered("never-staged", 90, upload))
 				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					c := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)

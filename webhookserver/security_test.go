@@ -198,6 +198,53 @@ func serveOwn(mutate func(*Server)) string {
 	return ln.Addr().String()
 }
 
+// stagedUploads lists the uploads staged in namespace.
+func stagedUploads(namespace string) []string {
+	GinkgoHelper()
+	all, err := store.ListStaged(ctx, time.Now().Add(time.Hour))
+	Expect(err).NotTo(HaveOccurred())
+	var keys []string
+	for _, o := range all {
+		if o.Namespace == namespace {
+			keys = append(keys, o.Key)
+		}
+	}
+	return keys
+}
+
+var _ = Describe("Uploads of refused updates", func() {
+	It("are deleted, while a recorded upload is stored", func() {
+		c := newSigningCourier()
+		c.deliverable("DSC1")
+		recorded := pdf(4096)
+		body, contentType := formBody(update("DSC1", "Delivered", "2025-10-08T11:00:00Z", `"eventId":"dsc-pod"`), recorded)
+		a := do(c.request(http.MethodPost, UpdatePath, contentType, bytes.NewReader(body)), UpdatePath)
+		Expect(a.code).To(Equal(http.StatusOK), "%s", a.body)
+		upload := c.parcel("DSC1").Spec.Events[3].ProofOfDelivery
+
+		// Two more deliveries with files: a forged signature, then an extra
+		// part. Each is refused after its file was staged.
+		forged, contentType := formBody(update("DSC1", "Delivered", "2025-10-08T11:00:00Z", `"eventId":"dsc-pod2"`), pdf(4096))
+		req := (&courier{ns: c.ns, name: c.name, token: c.token}).request(http.MethodPost, UpdatePath, contentType,
+			bytes.NewReader(forged))
+		req.Header.Set(signature.Header, signature.Sign(time.Now().Unix(), append(forged, 'x'), c.hmacKey))
+		Expect(do(req, UpdatePath).code).To(Equal(http.StatusUnauthorized))
+		extra, contentType := formBody(update("DSC1", "Delivered", "2025-10-08T11:00:00Z", `"eventId":"dsc-pod3"`), pdf(4096),
+			"signature")
+		Expect(do(c.request(http.MethodPost, UpdatePath, contentType, bytes.NewReader(extra)), UpdatePath).code).
+			To(Equal(http.StatusBadRequest))
+
+		Eventually(func() []string { return stagedUploads(c.ns) }).Should(BeEmpty(),
+			"the refused uploads are gone, and the recorded one was moved")
+		Eventually(func(g Gomega) {
+			p := c.parcel("DSC1")
+			g.Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
+			g.Expect(p.Status.ProofOfDelivery[0].SHA256).To(Equal(upload.SHA256))
+		}).Should(Succeed())
+		Expect(c.parcel("DSC1").Spec.Events).To(HaveLen(4))
+	})
+})
+
 var _ = Describe("Rate limits", func() {
 	It("answers a courier past its burst 429 with Retry-After, while another courier is served", func() {
 		limited := newCourier(func(c *trackingv1alpha1.Courier) {

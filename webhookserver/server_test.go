@@ -213,6 +213,14 @@ func (c *courier) postJSON(body string) answer {
 // postForm posts form_data and, when pod is not nil, a pod_file part.
 func (c *courier) postForm(formData string, pod []byte) answer {
 	GinkgoHelper()
+	body, contentType := formBody(formData, pod)
+	return do(c.request(http.MethodPost, UpdatePath, contentType, bytes.NewReader(body)), UpdatePath)
+}
+
+// formBody is a multipart body: form_data, then pod as pod_file when not
+// nil, then a part for each of extra.
+func formBody(formData string, pod []byte, extra ...string) (body []byte, contentType string) {
+	GinkgoHelper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	Expect(mw.WriteField("form_data", formData)).To(Succeed())
@@ -225,8 +233,11 @@ func (c *courier) postForm(formData string, pod []byte) answer {
 		_, err = part.Write(pod)
 		Expect(err).NotTo(HaveOccurred())
 	}
+	for _, name := range extra {
+		Expect(mw.WriteField(name, "x")).To(Succeed())
+	}
 	Expect(mw.Close()).To(Succeed())
-	return do(c.request(http.MethodPost, UpdatePath, mw.FormDataContentType(), &buf), UpdatePath)
+	return buf.Bytes(), mw.FormDataContentType()
 }
 
 func (c *courier) getParcel(articleID string) answer {
@@ -351,7 +362,7 @@ var _ = Describe("POST "+UpdatePath, func() {
 			g.Expect(p.Status.ProofOfDelivery[0].URL).To(Equal(store.ObjectURL(finalKey)))
 		}).Should(Succeed())
 		Expect(store.Exists(ctx, finalKey)).To(BeTrue())
-		Expect(store.Exists(ctx, podstore.StagingKey(c.ns, "acme-42"))).To(BeFalse())
+		Expect(store.Exists(ctx, c.parcel("ARP2").Spec.Events[3].ProofOfDelivery.StagingKey)).To(BeFalse())
 
 		Eventually(func(g Gomega) {
 			view := c.getParcel("ARP2")

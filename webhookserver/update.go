@@ -46,6 +46,9 @@ const (
 	podStaged = "staged"
 )
 
+// discardTimeout bounds the deletion of a refused request's upload.
+const discardTimeout = 10 * time.Second
+
 // appendAttempts bounds the retries of an append that raced with another
 // writer (a Parcel created, or its first events written, in between).
 const appendAttempts = 3
@@ -79,7 +82,7 @@ type UpdateAnswer struct {
 
 // handleUpdate records one tracking update. It answers 2xx only once the
 // event is in the API server.
-func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller) error {
+func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller) (err error) {
 	courier := c.Courier
 	receivedAt := s.Clock.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), APITimeout)
@@ -136,10 +139,12 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	}
 	pod := podNone
 	if in.POD != nil {
-		staged, err := s.Store.Stage(ctx, courier.Namespace, u.EventID, in.POD.Body, courier.MaxPODBytes())
-		if err != nil {
-			return stageError(err, courier.MaxPODBytes())
+		staged, stageErr := s.Store.Stage(ctx, courier.Namespace, u.EventID, in.POD.Body, courier.MaxPODBytes())
+		if stageErr != nil {
+			return stageError(stageErr, courier.MaxPODBytes())
 		}
+		// err is the handler's result: the upload goes when it is refused.
+		defer func() { s.discardUnrecorded(r.Context(), staged.Key, err) }()
 		event.ProofOfDelivery = &trackingv1alpha1.ProofOfDeliveryUpload{
 			StagingKey:  staged.Key,
 			SHA256:      staged.SHA256,
@@ -170,6 +175,21 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 		eventLag.WithLabelValues(label).Observe(receivedAt.Sub(u.Time).Seconds())
 	}
 	return s.answer(w, courier, parcel, u, pod, false)
+}
+
+// discardUnrecorded deletes a staged upload when the request failed with
+// an answer that says nothing was recorded (4xx). After a 5xx the event may
+// have reached the API server; the staging sweeper decides later, against
+// what the API server holds.
+func (s *Server) discardUnrecorded(ctx context.Context, key string, err error) {
+	if err == nil || problemFor(err).problem.Status >= http.StatusInternalServerError {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+	defer cancel()
+	if err := s.Store.Discard(ctx, key); err != nil {
+		s.Log.Error(err, "discarding the upload of a refused update; the staging sweeper will delete it later", "key", key)
+	}
 }
 
 // record writes the event into the API server: one create for a new

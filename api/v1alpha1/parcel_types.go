@@ -134,10 +134,12 @@ const (
 // staged, and the size and digest it must still have when it is stored.
 type ProofOfDeliveryUpload struct {
 	// stagingKey is the object key the file was staged under:
-	// incoming/<namespace>/<event id>.
+	// incoming/<namespace>/<event id>/<upload id>, the upload id being 16 hex
+	// digits fresh for every upload (incoming/<namespace>/<event id> before
+	// upload ids).
 	// +required
 	// +kubebuilder:validation:MaxLength=512
-	// +kubebuilder:validation:Pattern=`^incoming/[a-z0-9]([-a-z0-9]*[a-z0-9])?/[A-Za-z0-9][A-Za-z0-9._:-]*$`
+	// +kubebuilder:validation:Pattern=`^incoming/[a-z0-9]([-a-z0-9]*[a-z0-9])?/[A-Za-z0-9][A-Za-z0-9._:-]*(/[a-f0-9]{16})?$`
 	StagingKey string `json:"stagingKey"`
 
 	// sha256 is the hex SHA-256 digest of the file as received.

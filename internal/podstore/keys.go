@@ -17,8 +17,11 @@ limitations under the License.
 package podstore
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -37,10 +40,47 @@ const (
 // "/" and no leading ".", so an id can never climb out of its prefix.
 var eventIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
 
-// StagingKey returns "incoming/<namespace>/<eventID>", where the webhook
-// stages a proof-of-delivery file until the reconciler moves it.
-func StagingKey(namespace, eventID string) string {
-	return stagingPrefix + namespace + "/" + eventID
+// uploadIDPattern is what NewUploadID returns.
+var uploadIDPattern = regexp.MustCompile(`^[a-f0-9]{16}$`)
+
+// StagingKey returns "incoming/<namespace>/<eventID>/<upload>", where the
+// webhook stages one upload of a proof-of-delivery file until the
+// reconciler moves it. upload is an UploadID, fresh for every upload: a
+// retry, or a forged request, can never overwrite a file already staged for
+// a recorded event, and a request that fails can delete its own upload
+// without touching anyone else's.
+func StagingKey(namespace, eventID, upload string) string {
+	return stagingPrefix + namespace + "/" + eventID + "/" + upload
+}
+
+// NewUploadID returns a random upload id: 16 hex digits.
+func NewUploadID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ParseStagingKey splits a staging key into its namespace, event id and
+// upload id, accepting only what StagingKey produces, and the
+// "incoming/<namespace>/<eventID>" of releases before upload ids (upload is
+// then empty).
+func ParseStagingKey(key string) (namespace, eventID, upload string, ok bool) {
+	rest, ok := strings.CutPrefix(key, stagingPrefix)
+	if !ok {
+		return "", "", "", false
+	}
+	parts := strings.Split(rest, "/")
+	switch {
+	case len(parts) == 3 && uploadIDPattern.MatchString(parts[2]):
+		upload = parts[2]
+	case len(parts) != 2:
+		return "", "", "", false
+	}
+	namespace, eventID = parts[0], parts[1]
+	if validateNamespace(namespace) != nil || validateEventID(eventID) != nil {
+		return "", "", "", false
+	}
+	return namespace, eventID, upload, true
 }
 
 // FinalKey returns "pods/<namespace>/<parcel>/<eventID>.<ext>", where a

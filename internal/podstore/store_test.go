@@ -81,9 +81,29 @@ var _ = Describe("DetectContentType", func() {
 })
 
 var _ = Describe("object keys", func() {
-	It("stages under incoming/<namespace>/<event id>", func() {
-		Expect(podstore.StagingKey("acme", "3f9a51c2e07d4b18")).To(Equal("incoming/acme/3f9a51c2e07d4b18"))
+	It("stages under incoming/<namespace>/<event id>/<upload id>", func() {
+		Expect(podstore.StagingKey("acme", "3f9a51c2e07d4b18", "0123456789abcdef")).
+			To(Equal("incoming/acme/3f9a51c2e07d4b18/0123456789abcdef"))
+		Expect(podstore.NewUploadID()).To(MatchRegexp(`^[a-f0-9]{16}$`))
+		Expect(podstore.NewUploadID()).NotTo(Equal(podstore.NewUploadID()))
 	})
+
+	DescribeTable("parses staging keys, and only those",
+		func(key, namespace, eventID, upload string, ok bool) {
+			ns, id, up, parsed := podstore.ParseStagingKey(key)
+			Expect(parsed).To(Equal(ok))
+			Expect([]string{ns, id, up}).To(Equal([]string{namespace, eventID, upload}))
+		},
+		Entry("an upload", "incoming/acme/e1/0123456789abcdef", "acme", "e1", "0123456789abcdef", true),
+		Entry("a key from before upload ids", "incoming/acme/e1", "acme", "e1", "", true),
+		Entry("an upload id of 15 digits", "incoming/acme/e1/0123456789abcde", "", "", "", false),
+		Entry("an upload id in capitals", "incoming/acme/e1/0123456789ABCDEF", "", "", "", false),
+		Entry("one level too deep", "incoming/acme/e1/0123456789abcdef/x", "", "", "", false),
+		Entry("a namespace only", "incoming/acme", "", "", "", false),
+		Entry("climbing out", "incoming/acme/../pods", "", "", "", false),
+		Entry("a stored file", "pods/acme/p/e1.pdf", "", "", "", false),
+		Entry("an invalid namespace", "incoming/Acme/e1", "", "", "", false),
+	)
 
 	DescribeTable("stores under pods/<namespace>/<parcel>/<event id>.<ext>",
 		func(ct v1alpha1.ProofOfDeliveryContentType, want string) {
@@ -227,8 +247,9 @@ var _ = DescribeTableSubtree("a Store",
 			data := pdf(48213, 1)
 			staged, err := store.Stage(ctx, ns, "3f9a51c2e07d4b18", stream(data), maxBytes)
 			Expect(err).NotTo(HaveOccurred())
+			Expect(staged.Key).To(MatchRegexp(`^incoming/acme/3f9a51c2e07d4b18/[a-f0-9]{16}$`))
 			Expect(staged).To(Equal(podstore.Staged{
-				Key:         "incoming/acme/3f9a51c2e07d4b18",
+				Key:         staged.Key,
 				SHA256:      digest(data),
 				Size:        48213,
 				ContentType: v1alpha1.ContentTypePDF,
@@ -289,7 +310,6 @@ var _ = DescribeTableSubtree("a Store",
 				func(ctx SpecContext, size int, limit int64) {
 					_, err := store.Stage(ctx, ns, "e1", stream(pdf(size, 3)), limit)
 					Expect(err).To(MatchError(podstore.ErrTooLarge))
-					Expect(store.Exists(ctx, podstore.StagingKey(ns, "e1"))).To(BeFalse())
 					Expect(keys(ctx, "")).To(BeEmpty())
 				},
 				Entry("one byte over", 100<<10+1, int64(100<<10)),
@@ -316,13 +336,16 @@ var _ = DescribeTableSubtree("a Store",
 				Expect(keys(ctx, "")).To(BeEmpty())
 			})
 
-			It("overwrites a re-staged event in place", func(ctx SpecContext) {
+			It("stages each upload of one event apart, and discards one without touching the other", func(ctx SpecContext) {
 				first, second := pdf(5000, 8), pdf(7000, 9)
-				stage(ctx, "e1", first)
-				staged := stage(ctx, "e1", second)
-				Expect(staged.SHA256).To(Equal(digest(second)))
-				Expect(keys(ctx, "")).To(ConsistOf("incoming/acme/e1"))
-				Expect(content(ctx, staged.Key)).To(Equal(second))
+				recorded := stage(ctx, "e1", first)
+				refused := stage(ctx, "e1", second)
+				Expect(keys(ctx, "")).To(ConsistOf(recorded.Key, refused.Key))
+				Expect(store.Discard(ctx, refused.Key)).To(Succeed())
+				Expect(store.Discard(ctx, refused.Key)).To(Succeed(), "already gone is not an error")
+				Expect(keys(ctx, "")).To(ConsistOf(recorded.Key))
+				Expect(content(ctx, recorded.Key)).To(Equal(first))
+				Expect(store.Discard(ctx, "pods/acme/p/e1.pdf")).To(MatchError(podstore.ErrInvalidKey))
 			})
 
 			DescribeTable("refuses keys outside the layout",
@@ -436,8 +459,13 @@ var _ = DescribeTableSubtree("a Store",
 					Expect(err).To(MatchError(podstore.ErrInvalidKey))
 					Expect(keys(ctx, "")).To(ConsistOf(staged.Key))
 				},
-				Entry("another namespace's staging key", func(r *podstore.MoveRequest) { r.Upload.StagingKey = "incoming/other/e1" }),
-				Entry("another event's staging key", func(r *podstore.MoveRequest) { r.Upload.StagingKey = "incoming/acme/e2" }),
+				Entry("another namespace's staging key", func(r *podstore.MoveRequest) {
+					r.Upload.StagingKey = "incoming/other/e1/0123456789abcdef"
+				}),
+				Entry("another event's staging key", func(r *podstore.MoveRequest) {
+					r.Upload.StagingKey = "incoming/acme/e2/0123456789abcdef"
+				}),
+				Entry("a staging key without the layout", func(r *podstore.MoveRequest) { r.Upload.StagingKey = "incoming/acme/e1/x" }),
 				Entry("a staging key that climbs out", func(r *podstore.MoveRequest) { r.Upload.StagingKey = "incoming/acme/../../pods/x" }),
 				Entry("a parcel name that climbs out", func(r *podstore.MoveRequest) { r.Parcel = "../other" }),
 				Entry("a content type with no file extension", func(r *podstore.MoveRequest) { r.Upload.ContentType = "image/gif" }),

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"gocloud.dev/blob"
@@ -30,7 +29,7 @@ import (
 
 // StagedObject is a file in the staging area, as ListStaged finds it.
 type StagedObject struct {
-	// Key is the staging key, StagingKey(Namespace, EventID).
+	// Key is the staging key, StagingKey(Namespace, EventID, <upload id>).
 	Key string
 	// Namespace and EventID are parsed from the key.
 	Namespace string
@@ -58,7 +57,7 @@ func (s *Store) ListStaged(ctx context.Context, cutoff time.Time) ([]StagedObjec
 		if obj.IsDir || !obj.ModTime.Before(cutoff) {
 			continue
 		}
-		namespace, eventID, ok := parseStagingKey(obj.Key)
+		namespace, eventID, _, ok := ParseStagingKey(obj.Key)
 		if !ok {
 			continue
 		}
@@ -73,7 +72,7 @@ func (s *Store) ListStaged(ctx context.Context, cutoff time.Time) ([]StagedObjec
 // to the API server. An object already gone is not an error. A key outside
 // the staging layout is ErrInvalidKey.
 func (s *Store) DeleteStaged(ctx context.Context, key string, cutoff time.Time) (bool, error) {
-	if _, _, ok := parseStagingKey(key); !ok {
+	if _, _, _, ok := ParseStagingKey(key); !ok {
 		return false, fmt.Errorf("%w: %q is not a staging key", ErrInvalidKey, key)
 	}
 	attrs, err := s.bucket.Attributes(ctx, key)
@@ -93,18 +92,4 @@ func (s *Store) DeleteStaged(ctx context.Context, key string, cutoff time.Time) 
 		return false, fmt.Errorf("podstore: deleting staged %s: %w", key, err)
 	}
 	return true, nil
-}
-
-// parseStagingKey splits incoming/<namespace>/<event id>, accepting only
-// what StagingKey can produce.
-func parseStagingKey(key string) (namespace, eventID string, ok bool) {
-	rest, ok := strings.CutPrefix(key, stagingPrefix)
-	if !ok {
-		return "", "", false
-	}
-	namespace, eventID, ok = strings.Cut(rest, "/")
-	if !ok || validateNamespace(namespace) != nil || validateEventID(eventID) != nil {
-		return "", "", false
-	}
-	return namespace, eventID, true
 }

@@ -48,7 +48,7 @@ var sha256Pattern = regexp.MustCompile(`^[a-f0-9]{64}$`)
 // Staged describes a file Stage wrote: the values the webhook records in the
 // event (ProofOfDeliveryUpload) and Move later verifies against.
 type Staged struct {
-	// Key is the staging key, StagingKey(namespace, eventID).
+	// Key is the staging key, StagingKey(namespace, eventID, <a new upload id>).
 	Key string
 	// SHA256 is the lower-case hex SHA-256 digest of the bytes received.
 	SHA256 string
@@ -58,14 +58,14 @@ type Staged struct {
 	ContentType v1alpha1.ProofOfDeliveryContentType
 }
 
-// Stage streams r to StagingKey(namespace, eventID), computing its SHA-256
+// Stage streams r to a new StagingKey for eventID, computing its SHA-256
 // and size on the way, so memory stays flat whatever the file's size. It
 // reads the first SniffLen bytes before writing anything: an empty upload is
 // ErrEmpty and a file that is not an accepted type is ErrUnsupportedType,
 // and neither leaves an object. An upload longer than maxBytes is
 // ErrTooLarge; its write is aborted, so no partial object is left either.
-// Staging the same event again replaces the same object (a courier retry
-// costs no second copy).
+// Every call stages a new object, never replacing one: Discard removes the
+// upload of a request that failed.
 func (s *Store) Stage(ctx context.Context, namespace, eventID string, r io.Reader, maxBytes int64) (Staged, error) {
 	if err := validateNamespace(namespace); err != nil {
 		return Staged{}, err
@@ -102,7 +102,7 @@ func (s *Store) Stage(ctx context.Context, namespace, eventID string, r io.Reade
 		return Staged{}, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxBytes)
 	}
 
-	key := StagingKey(namespace, eventID)
+	key := StagingKey(namespace, eventID, NewUploadID())
 	w, abort, err := s.newWriter(ctx, key, ct, map[string]string{MetadataEventID: eventID})
 	if err != nil {
 		return Staged{}, err
@@ -167,7 +167,7 @@ type Stored struct {
 //     ErrVerificationFailed. A missing staged object is ErrStagedMissing.
 //  3. The staged object is deleted.
 //
-// An Upload.StagingKey other than StagingKey(Namespace, EventID), or a
+// An Upload.StagingKey not under incoming/<Namespace>/<EventID>/, or a
 // content type with no extension, is ErrInvalidKey. Every other error
 // (store unreachable, timeouts) is transient and returned wrapped; the
 // caller retries.
@@ -207,8 +207,9 @@ func validateMove(req MoveRequest) error {
 		return err
 	}
 	up := req.Upload
-	if want := StagingKey(req.Namespace, req.EventID); up.StagingKey != want {
-		return fmt.Errorf("%w: staging key %q, want %q", ErrInvalidKey, up.StagingKey, want)
+	if ns, id, _, ok := ParseStagingKey(up.StagingKey); !ok || ns != req.Namespace || id != req.EventID {
+		return fmt.Errorf("%w: staging key %q, want incoming/%s/%s/<upload id>", ErrInvalidKey, up.StagingKey,
+			req.Namespace, req.EventID)
 	}
 	if Extension(up.ContentType) == "" {
 		// No final key without an extension; both sentinels match, so a
@@ -377,4 +378,16 @@ func copyPooled(dst io.Writer, src io.Reader) error {
 	defer buffers.Put(bufp)
 	_, err := io.CopyBuffer(dst, readerOnly{src}, *bufp)
 	return err
+}
+
+// Discard deletes a staged upload whose event was not recorded. Only a
+// staging key is accepted; an object already gone is not an error.
+func (s *Store) Discard(ctx context.Context, key string) error {
+	if _, _, _, ok := ParseStagingKey(key); !ok {
+		return fmt.Errorf("%w: %q is not a staging key", ErrInvalidKey, key)
+	}
+	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("podstore: discarding staged %s: %w", key, err)
+	}
+	return nil
 }
