@@ -49,6 +49,7 @@ type options struct {
 	couriers    int
 	out         string
 	drain       time.Duration
+	profiles    string
 }
 
 func main() {
@@ -65,6 +66,8 @@ func main() {
 	flag.IntVar(&o.couriers, "couriers", 4, "Couriers the clients are spread over (each may use half the write slots).")
 	flag.StringVar(&o.out, "out", "bin/bench/results.json", "Where the JSON results go.")
 	flag.DurationVar(&o.drain, "drain", 2*time.Minute, "How long a step waits for the reconciler to catch up after it stops sending.")
+	flag.StringVar(&o.profiles, "profiles", "bin/bench",
+		"Directory for the manager's CPU profile of the busiest step and heap profiles after each restart; empty skips.")
 	flag.BoolVar(&quick, "quick", false, "A development-sized run: concurrency 1,4,16, 8 s steps, 3 s raw steps, 2,000 Parcels.")
 	flag.Parse()
 	if quick {
@@ -137,6 +140,11 @@ func runBench(ctx context.Context, o options) (*results, error) {
 	}
 	logf("starting the manager")
 	if _, err := b.startManager(ctx); err != nil {
+		return res, err
+	}
+	// The heap of a manager with no Parcel: what the scale figures are
+	// measured from.
+	if res.BaselineHeapAfterGCBytes, _, err = b.manager.heapAfterGC(ctx); err != nil {
 		return res, err
 	}
 	if err := b.webhookSteps(ctx, o, res); err != nil {

@@ -219,3 +219,28 @@ func get(ctx context.Context, url string) (io.ReadCloser, error) {
 	}
 	return resp.Body, nil
 }
+
+// saveProfile writes one of the manager's pprof profiles (path and query
+// after /debug/pprof/) to file, for a look at what the figures came from.
+func (m *manager) saveProfile(ctx context.Context, profile, file string) error {
+	body, err := get(ctx, m.pprofURL+"/debug/pprof/"+profile)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = body.Close() }()
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		return fmt.Errorf("creating the profile directory: %w", err)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", file, err)
+	}
+	if _, err := io.Copy(f, body); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", file, err)
+	}
+	return nil
+}

@@ -43,6 +43,9 @@ type rawResult struct {
 	Errors         int64   `json:"errors"`
 	MixPerSec      float64 `json:"mixPerSec"`
 	CreateFraction float64 `json:"createFraction"`
+	// CPUCores is the cores each process (and the machine) used on
+	// average over both measurements.
+	CPUCores map[string]float64 `json:"cpuCores"`
 }
 
 // rawStatuses are the statuses the raw appends cycle through; the API
@@ -74,6 +77,12 @@ func rawEvent(articleID string, i int, now time.Time) trackingv1alpha1.TrackingE
 // of creates among the courier API's writes, for the blended rate.
 func (b *bench) measureRaw(ctx context.Context, concurrency int, d time.Duration, createFraction float64) (rawResult, error) {
 	res := rawResult{Concurrency: concurrency, CreateFraction: createFraction}
+	// The client discovers the Parcel kind on its first request: not part
+	// of what is measured.
+	if err := b.client.List(ctx, &trackingv1alpha1.ParcelList{}, client.InNamespace(rawNamespace), client.Limit(1)); err != nil {
+		return res, fmt.Errorf("warming up the client: %w", err)
+	}
+	cpuBefore := sampleCPU()
 	var (
 		errs    atomic.Int64
 		created = make([][]string, concurrency)
@@ -130,6 +139,7 @@ func (b *bench) measureRaw(ctx context.Context, concurrency int, d time.Duration
 	})
 	res.AppendsPerSec = float64(appends.Load()) / elapsed.Seconds()
 	res.Errors = errs.Load()
+	res.CPUCores = sampleCPU().coresSince(cpuBefore)
 	if res.CreatesPerSec > 0 && res.AppendsPerSec > 0 {
 		res.MixPerSec = 1 / (createFraction/res.CreatesPerSec + (1-createFraction)/res.AppendsPerSec)
 	}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,8 +118,22 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	}
 	logf("courier API, %s, for %s", label, o.step)
 	sampler := m.sampleHeap(ctx)
+	var profiled sync.WaitGroup
+	if o.profiles != "" && paced == 0 && concurrency == slices.Max(o.concurrency) {
+		// A CPU profile of the busiest step, over most of it.
+		profiled.Go(func() {
+			secs := max(1, int(o.step.Seconds())-2)
+			file := filepath.Join(o.profiles, fmt.Sprintf("manager-cpu-%s.pprof", name))
+			if err := m.saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), file); err != nil {
+				logf("  CPU profile: %v", err)
+			}
+		})
+	}
 	start := time.Now()
+	cpuBefore := sampleCPU()
 	samples, elapsed := d.drive(ctx, name, concurrency, o.step, limit)
+	st.CPUCores = sampleCPU().coresSince(cpuBefore)
+	profiled.Wait()
 
 	// Let the reconciler catch up: every accepted update in a status, the
 	// work queue empty, and a moment for the last writes to reach the
@@ -311,7 +326,13 @@ func (b *bench) scaleSteps(ctx context.Context, o options, res *results) error {
 			return err
 		}
 		st.HeapAllocAfterGCBytes, st.HeapInuseAfterGCBytes = allocAfter, inuseAfter
-		st.BytesPerParcel = (float64(allocAfter) - float64(allocBefore)) / float64(toLoad)
+		if o.profiles != "" {
+			file := filepath.Join(o.profiles, fmt.Sprintf("manager-heap-loaded-%d.pprof", n))
+			if err := b.manager.saveProfile(ctx, "heap?gc=1", file); err != nil {
+				logf("  heap profile: %v", err)
+			}
+		}
+		st.LoadBytesPerParcel = (float64(allocAfter) - float64(allocBefore)) / float64(toLoad)
 		if st.RSSBytes, st.RSSPeakBytes, err = b.manager.memory(); err != nil {
 			return err
 		}
@@ -349,12 +370,20 @@ func (b *bench) scaleSteps(ctx context.Context, o options, res *results) error {
 		if st.RestartHeapAllocAfterGCBytes, _, err = b.manager.heapAfterGC(ctx); err != nil {
 			return err
 		}
-		st.RestartBytesPerParcel = float64(st.RestartHeapAllocAfterGCBytes) / float64(st.CachedParcels)
+		st.CachedBytesPerParcel = (float64(st.RestartHeapAllocAfterGCBytes) - float64(res.BaselineHeapAfterGCBytes)) /
+			float64(st.CachedParcels)
+		if o.profiles != "" {
+			file := filepath.Join(o.profiles, fmt.Sprintf("manager-heap-%d.pprof", st.CachedParcels))
+			if err := b.manager.saveProfile(ctx, "heap?gc=1", file); err != nil {
+				logf("  heap profile: %v", err)
+			}
+		}
 		if _, st.RestartRSSPeakBytes, err = b.manager.memory(); err != nil {
 			return err
 		}
-		logf("  %.0f B/parcel (heap after GC, loaded delta), restart: ready %.1f s, resynced %.1f s, %d status writes",
-			st.BytesPerParcel, st.ReadySeconds, st.ResyncSeconds, st.ResyncStatusWrites)
+		logf("  heap after GC: +%.0f B per Parcel loaded; after a restart %.0f B per cached Parcel, ready in %.1f s, "+
+			"resynced in %.1f s, %d status writes", st.LoadBytesPerParcel, st.CachedBytesPerParcel, st.ReadySeconds,
+			st.ResyncSeconds, st.ResyncStatusWrites)
 		res.Scale = append(res.Scale, st)
 	}
 	return nil
