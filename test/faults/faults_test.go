@@ -38,7 +38,7 @@ const (
 	ackedAfter   = 15
 	storeOutage  = 30 * time.Second
 	bigPODSize   = 8 << 20
-	moveAttempts = 3
+	moveAttempts = 5
 	loadTimeout  = 3 * time.Minute
 )
 
