@@ -65,10 +65,14 @@ var (
 		Name: "parcel_staging_swept_total",
 		Help: "Staged proof-of-delivery files deleted because no Parcel needs them.",
 	})
+	staleUploadsAborted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parcel_stale_uploads_aborted_total",
+		Help: "Unfinished multipart uploads of proof-of-delivery files, left by a killed writer, aborted.",
+	})
 )
 
 func init() {
-	metrics.Registry.MustRegister(stagingSweeps, stagingSwept)
+	metrics.Registry.MustRegister(stagingSweeps, stagingSwept, staleUploadsAborted)
 }
 
 // StagingSweeper deletes staged proof-of-delivery files that no Parcel
@@ -76,6 +80,9 @@ func init() {
 // gave up after a 503, or the replica died between staging and writing),
 // and copies staged again for an event whose file is already stored (a
 // retry the webhook's cache did not recognise). It runs on the leader only.
+//
+// Each sweep also aborts the unfinished multipart uploads older than Grace
+// that a writer killed mid-file left in an S3 bucket.
 //
 // A staged file is kept while it is younger than Grace, which must exceed
 // the longest time the webhook takes from staging a file to writing its
@@ -145,7 +152,8 @@ func (s *StagingSweeper) interval() time.Duration {
 }
 
 // Sweep deletes the staged files older than the grace period that no
-// Parcel needs, and returns how many it deleted. It carries on past a
+// Parcel needs, and returns how many it deleted; then it aborts the stale
+// multipart uploads. It carries on past a
 // failure with one file or namespace and returns the failures joined.
 func (s *StagingSweeper) Sweep(ctx context.Context) (int, error) {
 	cutoff := s.Clock.Now().Add(-s.Grace)
@@ -191,6 +199,15 @@ func (s *StagingSweeper) Sweep(ctx context.Context) (int, error) {
 					"key", obj.Key, "stagedAt", obj.ModTime)
 			}
 		}
+	}
+
+	aborted, err := s.Store.AbortStaleUploads(ctx, cutoff)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if aborted > 0 {
+		staleUploadsAborted.Add(float64(aborted))
+		s.Log.Info("aborted unfinished multipart uploads a killed writer left", "count", aborted)
 	}
 
 	if len(errs) > 0 {

@@ -23,6 +23,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 )
@@ -92,4 +94,44 @@ func (s *Store) DeleteStaged(ctx context.Context, key string, cutoff time.Time) 
 		return false, fmt.Errorf("podstore: deleting staged %s: %w", key, err)
 	}
 	return true, nil
+}
+
+// AbortStaleUploads aborts the unfinished multipart uploads under this
+// package's prefixes (incoming/, pods/) started before cutoff, and returns
+// how many it aborted. A writer killed mid-upload (a manager killed while
+// moving a large file) leaves one behind: invisible to listings, yet stored
+// and billed. Only s3:// buckets have them; elsewhere this does nothing. An
+// upload still in progress that old is a stuck one, and aborting it fails
+// that write, which its owner retries.
+func (s *Store) AbortStaleUploads(ctx context.Context, cutoff time.Time) (int, error) {
+	if s.s3 == nil {
+		return 0, nil
+	}
+	bucket := aws.String(s.base.Host)
+	aborted := 0
+	for _, prefix := range []string{stagingPrefix, finalPrefix} {
+		in := &s3.ListMultipartUploadsInput{Bucket: bucket, Prefix: aws.String(prefix)}
+		for {
+			out, err := s.s3.ListMultipartUploads(ctx, in)
+			if err != nil {
+				return aborted, fmt.Errorf("podstore: listing the unfinished uploads under %s: %w", prefix, err)
+			}
+			for _, u := range out.Uploads {
+				if u.Initiated == nil || !u.Initiated.Before(cutoff) {
+					continue
+				}
+				if _, err := s.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+					Bucket: bucket, Key: u.Key, UploadId: u.UploadId,
+				}); err != nil {
+					return aborted, fmt.Errorf("podstore: aborting the unfinished upload of %s: %w", aws.ToString(u.Key), err)
+				}
+				aborted++
+			}
+			if !aws.ToBool(out.IsTruncated) {
+				break
+			}
+			in.KeyMarker, in.UploadIdMarker = out.NextKeyMarker, out.NextUploadIdMarker
+		}
+	}
+	return aborted, nil
 }

@@ -18,13 +18,18 @@ package podstore_test
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"gocloud.dev/blob"
 
 	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/internal/s3test"
 )
 
 var _ = DescribeTableSubtree("sweeping the staging area",
@@ -99,3 +104,41 @@ var _ = DescribeTableSubtree("sweeping the staging area",
 	Entry("file://", newFileBucket),
 	Entry("s3:// (versitygw)", newS3Bucket),
 )
+
+var _ = Describe("aborting stale multipart uploads", func() {
+	It("aborts the unfinished uploads under incoming/ and pods/ started before the cutoff, and only those", func(ctx SpecContext) {
+		requireS3()
+		name := fmt.Sprintf("pods-%d", bucketCounter.Add(1))
+		Expect(s3Server.CreateBucket(ctx, name)).To(Succeed())
+		store, err := podstore.Open(ctx, s3Server.BucketURL(name))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(store.Close)
+
+		// What a writer killed mid-upload leaves behind, and an upload of
+		// someone else's sharing the bucket.
+		client := s3.New(s3.Options{
+			Region:       s3test.Region,
+			BaseEndpoint: aws.String(s3Server.Endpoint()),
+			UsePathStyle: true,
+			Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{AccessKeyID: s3test.AccessKey, SecretAccessKey: s3test.SecretKey}, nil
+			}),
+		})
+		for _, key := range []string{"incoming/acme/e1", "pods/acme/arp1000052447/e2.pdf", "backups/db.tar"} {
+			_, err := client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(name), Key: aws.String(key)})
+			Expect(err).NotTo(HaveOccurred())
+		}
+
+		Expect(store.AbortStaleUploads(ctx, time.Now().Add(-time.Hour))).To(Equal(0), "nothing started before an hour ago")
+		Expect(s3Server.MultipartUploads(ctx, name)).To(HaveLen(3))
+		Expect(store.AbortStaleUploads(ctx, time.Now().Add(time.Hour))).To(Equal(2))
+		Expect(s3Server.MultipartUploads(ctx, name)).To(ConsistOf("backups/db.tar"))
+	})
+
+	It("has nothing to do on a bucket without multipart uploads", func(ctx SpecContext) {
+		store, err := podstore.Open(ctx, "file://"+filepath.Join(GinkgoT().TempDir(), "pods"))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(store.Close)
+		Expect(store.AbortStaleUploads(ctx, time.Now().Add(time.Hour))).To(Equal(0))
+	})
+})
