@@ -194,7 +194,9 @@ func (w logrWriter) Write(p []byte) (int, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+UpdatePath, s.instrument(s.handleUpdate, s.maxUpdateBytes))
+	mux.HandleFunc(UpdatePath, methodNotAllowed(http.MethodPost))
 	mux.HandleFunc("GET "+ParcelPath, s.instrument(s.handleParcel, noBody))
+	mux.HandleFunc(ParcelPath, methodNotAllowed(http.MethodGet, http.MethodHead))
 	mux.HandleFunc("GET "+OpenAPIPath, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(docs.CourierAPI)
@@ -208,6 +210,16 @@ func (s *Server) Handler() http.Handler {
 			fmt.Sprintf("no such endpoint %s %s; see %s", r.Method, r.URL.Path, OpenAPIPath)))
 	})
 	return mux
+}
+
+// methodNotAllowed answers 405 on a route for any method but allowed.
+func methodNotAllowed(allowed ...string) http.HandlerFunc {
+	list := strings.Join(allowed, ", ")
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", list)
+		writeProblem(w, newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+			fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, list)))
+	}
 }
 
 // maxUpdateBytes bounds an update's body: the courier's POD cap, the
@@ -248,6 +260,10 @@ func (s *Server) instrument(h courierHandler, maxBody func(*trackingv1alpha1.Cou
 		label := unauthenticatedLabel
 		log := s.Log.WithValues("method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 
+		// The server's own body reader, put back before any answer: net/http
+		// recognises it to close, rather than drain, a connection whose
+		// client still waits for 100 Continue.
+		body := r.Body
 		c, err := s.admit(r, start)
 		if c != nil {
 			label = courierLabel(c.Courier)
@@ -257,6 +273,7 @@ func (s *Server) instrument(h courierHandler, maxBody func(*trackingv1alpha1.Cou
 			r.Body = http.MaxBytesReader(rec, r.Body, maxBody(c.Courier))
 			err = h(rec, r, c)
 		}
+		r.Body = body
 		if err != nil {
 			p := problemFor(err)
 			switch {
@@ -304,6 +321,9 @@ func (s *Server) admit(r *http.Request, now time.Time) (*caller, error) {
 
 // authenticate finds the Courier behind the request's bearer token.
 func (s *Server) authenticate(r *http.Request) (*courierauth.Identity, error) {
+	if len(r.Header.Values("Authorization")) > 1 {
+		return nil, unauthorized("send one Authorization header", errors.New("Authorization sent more than once"))
+	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return nil, unauthorized("send your courier token as Authorization: Bearer <token>", errors.New("no bearer token"))

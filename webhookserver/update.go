@@ -96,6 +96,20 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	label := courierLabel(courier)
 	key := client.ObjectKey{Namespace: courier.Namespace, Name: trackingv1alpha1.ParcelName(u.ArticleID)}
 
+	// answerEarly answers before any file is staged: the rest of the body
+	// is read (a file discarded) and the signature checked first, so that
+	// only the courier learns what the answer says about its parcels.
+	answerEarly := func(answer func() error) error {
+		if err := in.Finish(); err != nil {
+			return err
+		}
+		if err := c.verifyBody(r.Body); err != nil {
+			return err
+		}
+		return answer()
+	}
+	refuse := func(err error) func() error { return func() error { return err } }
+
 	cached := &trackingv1alpha1.Parcel{}
 	switch err := s.Client.Get(ctx, key, cached); {
 	case apierrors.IsNotFound(err):
@@ -103,28 +117,21 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	case err != nil:
 		return unavailable("the Kubernetes API", err)
 	case cached.Spec.ArticleID != u.ArticleID:
-		return nameTaken(key, cached.Spec.ArticleID)
+		return answerEarly(refuse(nameTaken(key, cached.Spec.ArticleID)))
 	case hasEvent(cached, u.EventID):
 		// A retry of an update already recorded: answer without writing.
-		// Finish discards a file that came again.
-		if err := in.Finish(); err != nil {
-			return err
-		}
-		if err := c.verifyBody(r.Body); err != nil {
-			return err
-		}
-		return s.answer(w, courier, cached, u, podNone, true)
+		return answerEarly(func() error { return s.answer(w, courier, cached, u, podNone, true) })
 	}
 	if cached == nil && !courier.MayCreateParcels() {
 		// The cache may lag; only the API server can say the parcel is new.
 		fresh := &trackingv1alpha1.Parcel{}
 		switch err := s.APIReader.Get(ctx, key, fresh); {
 		case apierrors.IsNotFound(err):
-			return unknownParcel(key, u.ArticleID)
+			return answerEarly(refuse(unknownParcel(key, u.ArticleID)))
 		case err != nil:
 			return unavailable("the Kubernetes API", err)
 		case fresh.Spec.ArticleID != u.ArticleID:
-			return nameTaken(key, fresh.Spec.ArticleID)
+			return answerEarly(refuse(nameTaken(key, fresh.Spec.ArticleID)))
 		}
 		cached = fresh
 	}
