@@ -74,11 +74,14 @@ func startReplica(name string) *replica {
 	r := &replica{
 		name:    name,
 		port:    freePort(),
-		logPath: filepath.Join(GinkgoT().TempDir(), name+".log"),
+		logPath: filepath.Join(logDir, name+".log"),
 		done:    make(chan struct{}),
 	}
 	r.url = fmt.Sprintf("http://127.0.0.1:%d", r.port)
-	Expect(r.spawn()).To(Succeed())
+	r.mu.Lock()
+	err := r.spawnLocked()
+	r.mu.Unlock()
+	Expect(err).NotTo(HaveOccurred())
 	go r.supervise()
 	replicasMu.Lock()
 	replicas = append(replicas, r)
@@ -87,8 +90,9 @@ func startReplica(name string) *replica {
 	return r
 }
 
-// spawn starts one incarnation of the process.
-func (r *replica) spawn() error {
+// spawnLocked starts one incarnation of the process; r.mu is held, so stop
+// cannot slip in between its check and a new start.
+func (r *replica) spawnLocked() error {
 	logFile, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
@@ -116,11 +120,15 @@ func (r *replica) spawn() error {
 	go func() {
 		_ = cmd.Wait()
 		_ = logFile.Close()
+		// A dead process leads nothing, even before its lease expires.
+		r.mu.Lock()
+		if r.cmd == cmd {
+			r.leading = false
+		}
+		r.mu.Unlock()
 		close(exited)
 	}()
-	r.mu.Lock()
 	r.cmd, r.exited, r.leading = cmd, exited, false
-	r.mu.Unlock()
 	return nil
 }
 
@@ -148,7 +156,17 @@ func (r *replica) supervise() {
 		r.exits = append(r.exits, r.cmd.ProcessState.String())
 		r.mu.Unlock()
 		time.Sleep(restartDelay)
-		if err := r.spawn(); err != nil {
+		r.mu.Lock()
+		var err error
+		if !r.stopping {
+			err = r.spawnLocked()
+		}
+		stopping := r.stopping
+		r.mu.Unlock()
+		if stopping {
+			return
+		}
+		if err != nil {
 			GinkgoWriter.Printf("replica %s: restarting: %v\n", r.name, err)
 			return
 		}

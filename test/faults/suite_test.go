@@ -71,6 +71,8 @@ var (
 	s3Server   *s3test.Server
 	store      *podstore.Store
 	managerBin string
+	// logDir holds the managers' logs for the whole run.
+	logDir string
 )
 
 func TestFaults(t *testing.T) {
@@ -88,6 +90,7 @@ var _ = BeforeSuite(func() {
 	assets, err := testenv.AssetsDir()
 	Expect(err).NotTo(HaveOccurred())
 
+	logDir = GinkgoT().TempDir()
 	By("building the manager binary")
 	managerBin = filepath.Join(GinkgoT().TempDir(), "manager")
 	build := exec.Command("go", "build", "-o", managerBin, "./cmd")
