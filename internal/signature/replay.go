@@ -60,7 +60,7 @@ func (m *ReplayMemory) Seen(mac []byte, now time.Time) bool {
 }
 
 // Remember records macs, the signatures of one accepted request (one per
-// matching key), until expires. It returns ErrReplayed when any is already
+// matching key), until expires, rounded up to a whole second. It returns ErrReplayed when any is already
 // remembered (two copies of one request racing: only the first wins), and
 // ErrMemoryFull, with the wait until the oldest signature expires, when no
 // room is left.
@@ -84,9 +84,10 @@ func (m *ReplayMemory) Remember(macs [][]byte, expires, now time.Time) (retryAft
 		}
 		return wait, ErrMemoryFull
 	}
+	until := expires.Add(time.Second - 1).Unix()
 	for _, key := range keys {
-		m.expiry[key] = expires.Unix()
-		heap.Push(&m.queue, entry{key: key, expires: expires.Unix()})
+		m.expiry[key] = until
+		heap.Push(&m.queue, entry{key: key, expires: until})
 	}
 	return 0, nil
 }

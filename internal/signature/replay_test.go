@@ -175,7 +175,8 @@ func TestReplayMemoryFull(t *testing.T) {
 }
 
 func TestReplayMemorySameMACTwiceInOneRequest(t *testing.T) {
-	// A header may carry one v1 twice, and Match then returns it twice.
+	// Parse refuses one v1 twice in a header; the memory does not rely on
+	// that.
 	m := NewReplayMemory(2)
 	remember(t, m, at(60), at(0), mac(1), mac(1))
 	if m.Len() != 1 {

@@ -26,6 +26,7 @@ limitations under the License.
 package signature
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -76,7 +77,8 @@ type Signed struct {
 }
 
 // Parse parses a header value. It is strict: exactly one t, one to
-// MaxSignatures v1 values of 64 hex digits, and nothing else.
+// MaxSignatures distinct v1 values of 64 hex digits, items separated by
+// commas with only spaces or tabs around them, and nothing else.
 func Parse(value string) (Signed, error) {
 	var s Signed
 	if value == "" {
@@ -87,7 +89,7 @@ func Parse(value string) (Signed, error) {
 	}
 	seenT := false
 	for i, item := range strings.Split(value, ",") {
-		name, v, ok := strings.Cut(strings.TrimSpace(item), "=")
+		name, v, ok := strings.Cut(strings.Trim(item, " \t"), "=")
 		if !ok {
 			return s, fmt.Errorf("%w: item %d is not of the form name=value", ErrMalformed, i+1)
 		}
@@ -109,6 +111,11 @@ func Parse(value string) (Signed, error) {
 			mac, err := hex.DecodeString(v)
 			if err != nil || len(mac) != sha256.Size {
 				return s, fmt.Errorf("%w: v1 must be %d hex digits (an HMAC-SHA256)", ErrMalformed, 2*sha256.Size)
+			}
+			for _, seen := range s.MACs {
+				if bytes.Equal(seen, mac) {
+					return s, fmt.Errorf("%w: the same v1 is given twice", ErrMalformed)
+				}
 			}
 			s.MACs = append(s.MACs, mac)
 		default:

@@ -72,8 +72,14 @@ func (p *Pending) Write(b []byte) (int, error) {
 }
 
 // Finish checks the signature against the body written, and remembers it
-// so it cannot be used again. retryAfter is set with ErrMemoryFull.
+// so it cannot be used again. The time is checked again: a body that took
+// the signature past its window (two copies racing at its very end among
+// them) is refused, never remembered only to be forgotten at once.
+// retryAfter is set with ErrMemoryFull.
 func (p *Pending) Finish(now time.Time) (retryAfter time.Duration, err error) {
+	if err := p.signed.CheckTime(now, p.verifier.tolerance()); err != nil {
+		return 0, err
+	}
 	sums := make([][]byte, len(p.macs))
 	for i, m := range p.macs {
 		sums[i] = m.Sum(nil)
@@ -82,7 +88,8 @@ func (p *Pending) Finish(now time.Time) (retryAfter time.Duration, err error) {
 	if err != nil {
 		return 0, err
 	}
-	expires := time.Unix(p.signed.Timestamp, 0).Add(p.verifier.tolerance())
+	// Kept a second past the last moment CheckTime accepts it.
+	expires := time.Unix(p.signed.Timestamp, 0).Add(p.verifier.tolerance() + time.Second)
 	return p.verifier.Memory.Remember(macs, expires, now)
 }
 
