@@ -174,9 +174,11 @@ var _ = Describe("Under steady courier load", Ordered, func() {
 						p := &trackingv1alpha1.Parcel{}
 						Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: courierNS, Name: parcel}, p)).To(Succeed())
 						staged := stagedFor(eventID)
+						uploads, err := s3Server.MultipartUploads(ctx, podBucket)
+						Expect(err).NotTo(HaveOccurred())
 						hit = len(p.Status.ProofOfDelivery) == 0
-						hits = append(hits, fmt.Sprintf("%s (attempt %d: status listed the file: %t, staged copy still there: %t)",
-							w.name, attempt, !hit, staged))
+						hits = append(hits, fmt.Sprintf("%s (attempt %d: status listed the file: %t, staged copy still there: %t, "+
+							"multipart uploads left open: %d)", w.name, attempt, !hit, staged, len(uploads)))
 						break
 					}
 					time.Sleep(2 * time.Millisecond)
