@@ -65,15 +65,24 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: test
-test: manifests generate fmt vet envtest s3server ## Run every test against a real control plane.
+test: manifests generate fmt vet envtest s3server ## Run every test against a real control plane, then the fault tests on their own.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./... -coverprofile cover.out
+	$(MAKE) --no-print-directory test-faults
 
 .PHONY: test-e2e
 test-e2e: envtest s3server ## Run only the end-to-end test: the built binary against a control plane and S3.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./test/e2e/ -count=1 -v
 
+.PHONY: test-faults
+test-faults: envtest s3server ## Run the fault tests alone (about 3 minutes; timing-sensitive, so not beside other suites): API server restart, store outage, leader kills under load.
+	FAULTS=1 KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./test/faults/ -count=1 -v -timeout 30m
+
 .PHONY: bench
-bench: envtest s3server ## Run the Go benchmarks (fold, reconcile pass over 1,000 Parcels, POD staging) side by side.
+bench: envtest s3server ## Measure the courier API and the manager against the raw API server in one run (BENCH_FLAGS, e.g. -quick); see docs/performance.md.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go run ./test/bench $(BENCH_FLAGS)
+
+.PHONY: bench-micro
+bench-micro: envtest s3server ## Run the Go benchmarks (fold, reconcile pass over 1,000 Parcels, POD staging) side by side.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./... -run '^$$' -bench . -benchmem -count 1
 
 .PHONY: fuzz
