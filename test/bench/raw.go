@@ -109,9 +109,8 @@ func (b *bench) measureRaw(ctx context.Context, concurrency int, d time.Duration
 	}
 	res.CreatesPerSec = float64(n) / elapsed.Seconds()
 
-	// Each worker appends to its own Parcels in turn, as many events as
-	// the courier API's parcels get (seven after the create), then starts
-	// over with the next round.
+	// Each worker appends one event to each of its own Parcels in turn,
+	// round after round.
 	var appends atomic.Int64
 	elapsed = run(ctx, concurrency, d, func(ctx context.Context, w, seq int) {
 		mine := created[w]
