@@ -479,6 +479,18 @@ var _ = Describe("POST "+UpdatePath, func() {
 		Expect(c.parcel("ARP7").Spec.Events).To(HaveLen(1))
 	})
 
+	It("appends to a parcel created beforehand without events, also when the cache has not seen it", func() {
+		c := newCourier(func(c *trackingv1alpha1.Courier) { c.Spec.AllowParcelCreation = ptr.To(true) })
+		Expect(k8sClient.Create(ctx, &trackingv1alpha1.Parcel{
+			ObjectMeta: metav1.ObjectMeta{Namespace: c.ns, Name: trackingv1alpha1.ParcelName("PRE1")},
+			Spec:       trackingv1alpha1.ParcelSpec{ArticleID: "PRE1"},
+		})).To(Succeed())
+		a := c.postJSON(update("PRE1", "Received in Depo", "2025-10-08T07:00:00Z"))
+		Expect(a.code).To(Equal(http.StatusOK), "%s", a.body)
+		Expect(a.json()).To(HaveKeyWithValue("result", "applied"))
+		Expect(c.parcel("PRE1").Spec.Events).To(HaveLen(1))
+	})
+
 	It("records 100 concurrent updates across 10 parcels exactly once each", func() {
 		c := newCourier()
 		var wg sync.WaitGroup

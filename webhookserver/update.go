@@ -206,40 +206,47 @@ func (s *Server) discardUnrecorded(ctx context.Context, key string, err error) {
 // next.
 func (s *Server) record(ctx context.Context, courier *trackingv1alpha1.Courier, key client.ObjectKey,
 	articleID string, cached *trackingv1alpha1.Parcel, event trackingv1alpha1.TrackingEvent) (*trackingv1alpha1.Parcel, error) {
-	current := cached
+	exists, hasEvents := cached != nil, cached != nil && len(cached.Spec.Events) > 0
 	var err error
 	for range appendAttempts {
 		var p *trackingv1alpha1.Parcel
-		if current == nil {
+		if !exists {
 			if !courier.MayCreateParcels() {
 				return nil, unknownParcel(key, articleID)
 			}
 			p, err = s.create(ctx, key, articleID, event)
-			if err == nil {
+			switch {
+			case err == nil:
 				return p, nil
+			case apierrors.IsAlreadyExists(err):
+				// Created a moment ago, most likely by this API with its
+				// first event (a courier's scans racing): append at once.
+				// A Parcel created otherwise, without events, fails the
+				// append and is read below.
+				exists, hasEvents = true, true
+				continue
 			}
-			if !apierrors.IsAlreadyExists(err) {
-				return nil, apiError(err)
-			}
-		} else {
-			p, err = s.appendEvent(ctx, key, articleID, event, len(current.Spec.Events) > 0)
-			if err == nil {
-				return p, nil
-			}
-			if !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
-				return nil, apiError(err)
-			}
+			return nil, apiError(err)
 		}
-		current = &trackingv1alpha1.Parcel{}
+		p, err = s.appendEvent(ctx, key, articleID, event, hasEvents)
+		if err == nil {
+			return p, nil
+		}
+		if !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) {
+			return nil, apiError(err)
+		}
+		current := &trackingv1alpha1.Parcel{}
 		switch getErr := s.APIReader.Get(ctx, key, current); {
 		case apierrors.IsNotFound(getErr):
-			current = nil
+			exists, hasEvents = false, false
 		case getErr != nil:
 			return nil, apiError(getErr)
 		case current.Spec.ArticleID != articleID:
 			return nil, nameTaken(key, current.Spec.ArticleID)
 		case len(current.Spec.Events) >= trackingv1alpha1.MaxEvents:
 			return nil, parcelFull(key)
+		default:
+			exists, hasEvents = true, len(current.Spec.Events) > 0
 		}
 	}
 	return nil, apiError(err)
