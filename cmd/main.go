@@ -67,6 +67,7 @@ func init() {
 type options struct {
 	metricsAddr          string
 	probeAddr            string
+	pprofAddr            string
 	secureMetrics        bool
 	enableHTTP2          bool
 	enableLeaderElection bool
@@ -87,6 +88,8 @@ func main() {
 	flag.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443",
 		"Address the metrics endpoint binds to: :8443 for HTTPS, :8080 for HTTP, 0 to disable.")
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health probes bind to.")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"Address Go's pprof profiles are served on (plain HTTP, unauthenticated: loopback only), e.g. 127.0.0.1:6060; 0 disables.")
 	flag.BoolVar(&o.secureMetrics, "metrics-secure", true,
 		"Serve metrics over HTTPS, to callers the API server authenticates and authorizes.")
 	flag.BoolVar(&o.enableHTTP2, "enable-http2", false,
@@ -185,14 +188,16 @@ func run(ctx context.Context, o options) error {
 		Scheme:                        scheme,
 		Metrics:                       metricsOptions,
 		HealthProbeBindAddress:        o.probeAddr,
+		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.enableLeaderElection,
 		LeaderElectionID:              leaderElectionID,
 		LeaderElectionNamespace:       o.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		Cache: cache.Options{
 			// managedFields are a large share of a Parcel's bytes and nothing
-			// here reads them.
-			DefaultTransform: cache.TransformStripManagedFields(),
+			// here reads them; Parcels are also compacted (make bench,
+			// docs/performance.md).
+			DefaultTransform: controllers.TransformParcelForCache,
 			ByObject:         courierauth.CacheByObject(),
 		},
 	})

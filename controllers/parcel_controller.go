@@ -22,19 +22,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -104,7 +110,39 @@ type ParcelReconciler struct {
 	Retention PODRetention
 	// Clock stamps condition transitions and storage times.
 	Clock clock.PassiveClock
+
+	// memos hold what this process did to each Parcel; see memo.
+	memosMu sync.Mutex
+	memos   map[types.NamespacedName]memo
 }
+
+// memo is what this process last did to one Parcel (one UID: a Parcel
+// deleted and created again under its name starts afresh). The cache can
+// still show a Parcel as it was before this process's last status write
+// when the next change arrives (two appends in quick succession). A status
+// computed from that copy would be patched against a stale base, leaving
+// out a field that is equal there and in the new status but not on the
+// server (a phase back to In Transit after Failed Delivery), and its
+// Events would be recorded twice.
+type memo struct {
+	uid types.UID
+	// reconciled is the generation last reconciled without error: an
+	// event for it again (the cache catching up) needs no reconcile.
+	reconciled int64
+	// written is the observedGeneration of the status last written, at
+	// writtenAt: a cached copy whose status is older is stale, and waited
+	// for, up to cacheLagLimit (someone else may have written the status).
+	written   int64
+	writtenAt time.Time
+}
+
+// A reconcile that finds the cache behind this process's own last status
+// write tries again after cacheLagRetry, for up to cacheLagLimit after the
+// write.
+const (
+	cacheLagRetry = 100 * time.Millisecond
+	cacheLagLimit = 10 * time.Second
+)
 
 // +kubebuilder:rbac:groups=tracking.parcelops.io,resources=parcels,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=tracking.parcelops.io,resources=parcels/status,verbs=get;patch
@@ -115,7 +153,18 @@ type ParcelReconciler struct {
 func (r *ParcelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	parcel := &trackingv1alpha1.Parcel{}
 	if err := r.Get(ctx, req.NamespacedName, parcel); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if m, ok := r.memo(req.NamespacedName, parcel.UID); ok && parcel.DeletionTimestamp.IsZero() {
+		switch {
+		case m.reconciled == parcel.Generation:
+			return ctrl.Result{}, nil
+		case parcel.Status.ObservedGeneration < m.written && r.Clock.Since(m.writtenAt) < cacheLagLimit:
+			return ctrl.Result{RequeueAfter: cacheLagRetry}, nil
+		}
 	}
 	before := parcel.DeepCopy()
 
@@ -123,6 +172,10 @@ func (r *ParcelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		if parcel.DeletionTimestamp.IsZero() {
 			if err := r.patchStatus(ctx, before, parcel); err != nil {
 				retErr = kerrors.NewAggregate([]error{retErr, err})
+			} else {
+				// The generation read, not the one the patch answered with:
+				// a spec written meanwhile is not reconciled yet.
+				r.remember(req.NamespacedName, parcel.UID, parcel.Status.ObservedGeneration, retErr == nil)
 			}
 		}
 		if retErr != nil {
@@ -368,6 +421,36 @@ func (r *ParcelReconciler) reconcileDelete(ctx context.Context, parcel *tracking
 	return client.IgnoreNotFound(r.Patch(ctx, parcel, patch))
 }
 
+// memo returns what this process last did to the Parcel with uid.
+func (r *ParcelReconciler) memo(key types.NamespacedName, uid types.UID) (memo, bool) {
+	r.memosMu.Lock()
+	defer r.memosMu.Unlock()
+	m, ok := r.memos[key]
+	return m, ok && m.uid == uid
+}
+
+// remember notes that the status of generation is written, and whether
+// the generation was reconciled without error.
+func (r *ParcelReconciler) remember(key types.NamespacedName, uid types.UID, generation int64, reconciled bool) {
+	r.memosMu.Lock()
+	defer r.memosMu.Unlock()
+	if r.memos == nil {
+		r.memos = map[types.NamespacedName]memo{}
+	}
+	m := memo{uid: uid, written: generation, writtenAt: r.Clock.Now()}
+	if reconciled {
+		m.reconciled = generation
+	}
+	r.memos[key] = m
+}
+
+// forget drops a Parcel that is gone.
+func (r *ParcelReconciler) forget(key types.NamespacedName) {
+	r.memosMu.Lock()
+	defer r.memosMu.Unlock()
+	delete(r.memos, key)
+}
+
 // patchStatus writes the status once, and only when it changed.
 func (r *ParcelReconciler) patchStatus(ctx context.Context, before, parcel *trackingv1alpha1.Parcel) error {
 	if equality.Semantic.DeepEqual(before.Status, parcel.Status) {
@@ -432,4 +515,43 @@ func (r *ParcelReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentRecon
 		}).
 		Named("parcel").
 		Complete(r)
+}
+
+// TransformParcelForCache trims a Parcel before the manager's cache keeps
+// it, without changing any value: managedFields go (nothing reads them),
+// the strings thousands of Parcels repeat (namespace, statuses, sources,
+// verdicts, condition types, reasons and messages) are shared instead of
+// held once per object, and lists are cut to their length (JSON decoding
+// leaves spare capacity, e.g. four conditions' room for one). Other objects
+// only lose their managedFields.
+func TransformParcelForCache(obj any) (any, error) {
+	p, ok := obj.(*trackingv1alpha1.Parcel)
+	if !ok {
+		return cache.TransformStripManagedFields()(obj)
+	}
+	p.ManagedFields = nil
+	p.Namespace = unique.Make(p.Namespace).Value()
+	p.Spec.Events = slices.Clone(p.Spec.Events)
+	for i := range p.Spec.Events {
+		e := &p.Spec.Events[i]
+		e.Status = unique.Make(e.Status).Value()
+		e.Source = unique.Make(e.Source).Value()
+	}
+	p.Status.Phase = unique.Make(p.Status.Phase).Value()
+	p.Status.History = slices.Clone(p.Status.History)
+	for i := range p.Status.History {
+		v := &p.Status.History[i]
+		v.Result = unique.Make(v.Result).Value()
+		v.Reason = unique.Make(v.Reason).Value()
+	}
+	p.Status.ProofOfDelivery = slices.Clone(p.Status.ProofOfDelivery)
+	p.Status.Conditions = slices.Clone(p.Status.Conditions)
+	for i := range p.Status.Conditions {
+		c := &p.Status.Conditions[i]
+		c.Type = unique.Make(c.Type).Value()
+		c.Status = unique.Make(c.Status).Value()
+		c.Reason = unique.Make(c.Reason).Value()
+		c.Message = unique.Make(c.Message).Value()
+	}
+	return p, nil
 }
