@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+	"github.com/parcelops/parcel-operator/internal/managerproc"
 	"github.com/parcelops/parcel-operator/internal/podstore"
 )
 
@@ -158,7 +159,9 @@ var _ = Describe("parcel-operator, installed and run as a user would", Ordered, 
 	})
 
 	It("takes a courier's seed flow over HTTP to Delivered, with its POD stored in S3", func() {
-		port = freePort()
+		var err error
+		port, err = managerproc.FreePort()
+		Expect(err).NotTo(HaveOccurred())
 		manager = startManager(port)
 		kubectl([]byte(courierManifest), "apply", "--server-side", "-f", "-")
 		kubectl(nil, "-n", "acme", "wait", "courier/acme", "--for=condition=Ready", "--timeout=60s")
@@ -263,7 +266,7 @@ var _ = Describe("parcel-operator, installed and run as a user would", Ordered, 
 			}
 			return n
 		}).WithTimeout(time.Minute).Should(BeNumerically(">=", parcels+2))
-		manager.kill()
+		manager.Kill()
 		manager = startManager(port)
 		Eventually(done).WithTimeout(2 * time.Minute).Should(BeClosed())
 		GinkgoWriter.Printf("posts that failed while the manager was down and were retried: %d\n", failures)

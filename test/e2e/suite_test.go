@@ -23,13 +23,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,6 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+	"github.com/parcelops/parcel-operator/internal/managerproc"
 	"github.com/parcelops/parcel-operator/internal/podstore"
 	"github.com/parcelops/parcel-operator/internal/s3test"
 	"github.com/parcelops/parcel-operator/internal/testenv"
@@ -78,11 +76,8 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("building the manager binary")
-	managerBin = filepath.Join(GinkgoT().TempDir(), "manager")
-	build := exec.Command("go", "build", "-o", managerBin, "./cmd")
-	build.Dir = root
-	out, err := build.CombinedOutput()
-	Expect(err).NotTo(HaveOccurred(), "go build: %s", out)
+	managerBin, err = managerproc.Build(ctx, root, GinkgoT().TempDir())
+	Expect(err).NotTo(HaveOccurred())
 
 	By("starting a control plane with nothing installed")
 	controlPl = &envtest.Environment{BinaryAssetsDirectory: assets}
@@ -111,7 +106,7 @@ var _ = BeforeSuite(func() {
 
 var _ = AfterSuite(func() {
 	if manager != nil {
-		manager.stop()
+		manager.Stop()
 	}
 	cancel()
 	if store != nil {
@@ -141,68 +136,24 @@ func kubectl(stdin []byte, args ...string) string {
 
 // managerProcess is the manager binary running as a separate process.
 type managerProcess struct {
-	cmd        *exec.Cmd
+	*managerproc.Process
 	webhookURL string
-	exited     chan struct{}
 }
 
 // startManager starts the binary with its courier API on port and waits
 // until the API is ready.
 func startManager(port int) *managerProcess {
 	GinkgoHelper()
-	m := &managerProcess{
-		webhookURL: fmt.Sprintf("http://127.0.0.1:%d", port),
-		exited:     make(chan struct{}),
-	}
-	m.cmd = exec.Command(managerBin,
+	p, err := managerproc.Start(managerBin, []string{
 		fmt.Sprintf("--webhook-bind-address=127.0.0.1:%d", port),
 		"--health-probe-bind-address=0",
 		"--metrics-bind-address=0",
-		"--pod-bucket="+s3Server.BucketURL(podBucket),
-	)
-	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	m.cmd.Env = append(m.cmd.Env, s3Server.Env()...)
-	m.cmd.Stdout = GinkgoWriter
-	m.cmd.Stderr = GinkgoWriter
-	Expect(m.cmd.Start()).To(Succeed())
-	go func() {
-		_ = m.cmd.Wait()
-		close(m.exited)
-	}()
-	Eventually(func(g Gomega) {
-		select {
-		case <-m.exited:
-			StopTrying("the manager exited").Now()
-		default:
-		}
-		resp, err := http.Get(m.webhookURL + "/readyz")
-		g.Expect(err).NotTo(HaveOccurred())
-		_ = resp.Body.Close()
-		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	}).WithTimeout(time.Minute).WithPolling(100 * time.Millisecond).Should(Succeed())
-	return m
-}
-
-// kill stops the manager the hard way, as a crash or an OOM kill would.
-func (m *managerProcess) kill() {
-	_ = m.cmd.Process.Signal(syscall.SIGKILL)
-	<-m.exited
-}
-
-// stop asks the manager to shut down gracefully.
-func (m *managerProcess) stop() {
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.exited:
-	case <-time.After(40 * time.Second):
-		m.kill()
-	}
-}
-
-func freePort() int {
-	GinkgoHelper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+		"--pod-bucket=" + s3Server.BucketURL(podBucket),
+	}, append([]string{"KUBECONFIG=" + kubeconfig}, s3Server.Env()...), GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port
+	m := &managerProcess{Process: p, webhookURL: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	Expect(m.WaitReady(readyCtx, m.webhookURL+"/readyz")).To(Succeed())
+	return m
 }
