@@ -41,7 +41,6 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/testenv"
@@ -93,19 +92,11 @@ func run(ctx context.Context, o options) error {
 		fmt.Println("stopping the control plane")
 		_ = env.Stop()
 	}()
-	user, err := env.ControlPlane.AddUser(envtest.User{Name: "dev", Groups: []string{"system:masters"}}, nil)
+	kubeconfigPath, cfg, err := testenv.Admin(env, "dev", dir)
 	if err != nil {
 		return err
 	}
-	kubeconfig, err := user.KubeConfig()
-	if err != nil {
-		return err
-	}
-	kubeconfigPath := filepath.Join(dir, "kubeconfig")
-	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
-		return err
-	}
-	token, err := createCourier(ctx, user.Config())
+	token, err := createCourier(ctx, cfg)
 	if err != nil {
 		return err
 	}

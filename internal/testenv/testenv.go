@@ -73,3 +73,22 @@ func Start() (*envtest.Environment, *rest.Config, error) {
 	}
 	return env, cfg, nil
 }
+
+// Admin adds a cluster-admin (system:masters) user called name to a
+// started control plane, writes its kubeconfig to dir/kubeconfig, and
+// returns that path and the user's client configuration.
+func Admin(env *envtest.Environment, name, dir string) (kubeconfig string, cfg *rest.Config, err error) {
+	user, err := env.ControlPlane.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", nil, fmt.Errorf("adding the admin user %s: %w", name, err)
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		return "", nil, fmt.Errorf("rendering the kubeconfig of %s: %w", name, err)
+	}
+	kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, raw, 0o600); err != nil {
+		return "", nil, fmt.Errorf("writing %s: %w", kubeconfig, err)
+	}
+	return kubeconfig, user.Config(), nil
+}

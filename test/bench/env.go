@@ -111,22 +111,12 @@ func start(ctx context.Context) (*bench, error) {
 	if _, err := b.controlPl.Start(); err != nil {
 		return b, fmt.Errorf("starting the control plane: %w", err)
 	}
-	user, err := b.controlPl.ControlPlane.AddUser(envtest.User{Name: "bench-admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return b, fmt.Errorf("adding the admin user: %w", err)
-	}
-	raw, err := user.KubeConfig()
-	if err != nil {
-		return b, fmt.Errorf("writing the admin kubeconfig: %w", err)
-	}
-	b.kubeconfig = filepath.Join(tmp, "kubeconfig")
-	if err := os.WriteFile(b.kubeconfig, raw, 0o600); err != nil {
-		return b, fmt.Errorf("writing the kubeconfig: %w", err)
+	if b.kubeconfig, b.cfg, err = testenv.Admin(b.controlPl, "bench-admin", tmp); err != nil {
+		return b, err
 	}
 	// The manager's own client has client-side rate limiting off
 	// (controller-runtime's GetConfig sets QPS -1); so does ours, so the
 	// API server is the only limit either side meets.
-	b.cfg = rest.CopyConfig(user.Config())
 	b.cfg.QPS = -1
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))

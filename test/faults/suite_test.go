@@ -37,6 +37,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -110,18 +111,14 @@ var _ = BeforeSuite(func() {
 	controlPl.ControlPlane.GetAPIServer().CertDir = GinkgoT().TempDir()
 	_, err = controlPl.Start()
 	Expect(err).NotTo(HaveOccurred())
-	user, err := controlPl.ControlPlane.AddUser(envtest.User{Name: "faults-admin", Groups: []string{"system:masters"}}, nil)
+	var cfg *rest.Config
+	kubeconfig, cfg, err = testenv.Admin(controlPl, "faults-admin", GinkgoT().TempDir())
 	Expect(err).NotTo(HaveOccurred())
-	raw, err := user.KubeConfig()
-	Expect(err).NotTo(HaveOccurred())
-	kubeconfig = filepath.Join(GinkgoT().TempDir(), "kubeconfig")
-	Expect(os.WriteFile(kubeconfig, raw, 0o600)).To(Succeed())
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(trackingv1alpha1.AddToScheme(scheme))
 	// The checks read hundreds of Parcels; client-go's default 5 requests
 	// a second would make them the slowest part of the run.
-	cfg := user.Config()
 	cfg.QPS, cfg.Burst = 100, 200
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
