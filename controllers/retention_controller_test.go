@@ -17,7 +17,6 @@ limitations under the License.
 package controllers
 
 import (
-	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -29,16 +28,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
@@ -171,55 +165,18 @@ type retentionHarness struct {
 // enclosing container ends.
 func startRetentionManager(name, bucketURL string, podRetention PODRetention, retention time.Duration) *retentionHarness {
 	GinkgoHelper()
-	store, err := podstore.Open(ctx, bucketURL)
-	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(store.Close)
-
-	h := &retentionHarness{
-		harness: &harness{label: map[string]string{"test.parcelops.io/manager": name}, store: store},
-		clock:   clocktesting.NewFakePassiveClock(time.Now()),
-	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache: cache.Options{
-			DefaultLabelSelector: labels.SelectorFromSet(h.label),
-			DefaultTransform:     cache.TransformStripManagedFields(),
-		},
-	})
-	Expect(err).NotTo(HaveOccurred())
-	h.reconciler = &ParcelReconciler{
-		Client:      mgr.GetClient(),
-		Recorder:    mgr.GetEventRecorder("parcel-controller"),
-		Store:       store,
-		Transitions: trackingv1alpha1.DefaultTransitions,
-		Retention:   podRetention,
-		Clock:       clock.RealClock{},
-	}
-	Expect(h.reconciler.SetupWithManager(mgr, 2)).To(Succeed())
-	h.recorder = mgr.GetEventRecorder("retention-controller")
-	h.retention = &RetentionReconciler{
-		Client:      mgr.GetClient(),
-		Recorder:    h.recorder,
-		Store:       store,
-		Transitions: trackingv1alpha1.DefaultTransitions,
-		Retention:   retention,
-		Clock:       h.clock,
-	}
-	Expect(h.retention.SetupWithManager(mgr)).To(Succeed())
-
-	mgrCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mgrCtx)).To(Succeed())
-	}()
-	DeferCleanup(func() {
-		stop()
-		<-done
+	h := &retentionHarness{clock: clocktesting.NewFakePassiveClock(time.Now())}
+	h.harness = startManager(name, bucketURL, podRetention, func(mgr ctrl.Manager, base *harness) {
+		h.recorder = mgr.GetEventRecorder("retention-controller")
+		h.retention = &RetentionReconciler{
+			Client:      mgr.GetClient(),
+			Recorder:    h.recorder,
+			Store:       base.store,
+			Transitions: trackingv1alpha1.DefaultTransitions,
+			Retention:   retention,
+			Clock:       h.clock,
+		}
+		Expect(h.retention.SetupWithManager(mgr)).To(Succeed())
 	})
 	return h
 }

@@ -112,8 +112,9 @@ type harness struct {
 }
 
 // startManager runs a manager with a ParcelReconciler on the given bucket
-// until the enclosing container ends.
-func startManager(name, bucketURL string, retention PODRetention) *harness {
+// until the enclosing container ends. extra, when given, sets up more
+// controllers on the manager before it starts.
+func startManager(name, bucketURL string, retention PODRetention, extra ...func(ctrl.Manager, *harness)) *harness {
 	GinkgoHelper()
 	store, err := podstore.Open(ctx, bucketURL)
 	Expect(err).NotTo(HaveOccurred())
@@ -140,6 +141,9 @@ func startManager(name, bucketURL string, retention PODRetention) *harness {
 		Clock:       clock.RealClock{},
 	}
 	Expect(h.reconciler.SetupWithManager(mgr, 2)).To(Succeed())
+	for _, setup := range extra {
+		setup(mgr, h)
+	}
 
 	mgrCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
