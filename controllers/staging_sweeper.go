@@ -187,7 +187,7 @@ func (s *StagingSweeper) Sweep(ctx context.Context) (int, error) {
 			if pending[obj.Key] {
 				continue
 			}
-			ok, err := s.Store.DeleteStaged(ctx, obj.Key, cutoff)
+			ok, err := s.Store.DeleteStaged(ctx, obj.Key)
 			if err != nil {
 				errs = append(errs, err)
 				continue

@@ -96,19 +96,16 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	label := courierLabel(courier)
 	key := client.ObjectKey{Namespace: courier.Namespace, Name: trackingv1alpha1.ParcelName(u.ArticleID)}
 
-	// answerEarly answers before any file is staged: the rest of the body
-	// is read (a file discarded) and the signature checked first, so that
-	// only the courier learns what the answer says about its parcels.
-	answerEarly := func(answer func() error) error {
+	// settle reads the rest of the body (a file not staged is discarded)
+	// and checks the signature over all of it: before anything is written,
+	// and before any answer that tells something about the courier's
+	// parcels.
+	settle := func() error {
 		if err := in.Finish(); err != nil {
 			return err
 		}
-		if err := c.verifyBody(r.Body); err != nil {
-			return err
-		}
-		return answer()
+		return c.verifyBody(r.Body)
 	}
-	refuse := func(err error) func() error { return func() error { return err } }
 
 	cached := &trackingv1alpha1.Parcel{}
 	switch err := s.Client.Get(ctx, key, cached); {
@@ -117,21 +114,33 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	case err != nil:
 		return unavailable("the Kubernetes API", err)
 	case cached.Spec.ArticleID != u.ArticleID:
-		return answerEarly(refuse(nameTaken(key, cached.Spec.ArticleID)))
+		if err := settle(); err != nil {
+			return err
+		}
+		return nameTaken(key, cached.Spec.ArticleID)
 	case hasEvent(cached, u.EventID):
 		// A retry of an update already recorded: answer without writing.
-		return answerEarly(func() error { return s.answer(w, courier, cached, u, podNone, true) })
+		if err := settle(); err != nil {
+			return err
+		}
+		return s.answer(w, courier, cached, u, podNone, true)
 	}
 	if cached == nil && !courier.MayCreateParcels() {
 		// The cache may lag; only the API server can say the parcel is new.
 		fresh := &trackingv1alpha1.Parcel{}
 		switch err := s.APIReader.Get(ctx, key, fresh); {
 		case apierrors.IsNotFound(err):
-			return answerEarly(refuse(unknownParcel(key, u.ArticleID)))
+			if err := settle(); err != nil {
+				return err
+			}
+			return unknownParcel(key, u.ArticleID)
 		case err != nil:
 			return unavailable("the Kubernetes API", err)
 		case fresh.Spec.ArticleID != u.ArticleID:
-			return answerEarly(refuse(nameTaken(key, fresh.Spec.ArticleID)))
+			if err := settle(); err != nil {
+				return err
+			}
+			return nameTaken(key, fresh.Spec.ArticleID)
 		}
 		cached = fresh
 	}
@@ -162,10 +171,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 		podBytesStaged.WithLabelValues(label).Add(float64(staged.Size))
 		pod = podStaged
 	}
-	if err := in.Finish(); err != nil {
-		return err
-	}
-	if err := c.verifyBody(r.Body); err != nil {
+	if err := settle(); err != nil {
 		return err
 	}
 
@@ -194,7 +200,7 @@ func (s *Server) discardUnrecorded(ctx context.Context, key string, err error) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
 	defer cancel()
-	if err := s.Store.Discard(ctx, key); err != nil {
+	if _, err := s.Store.DeleteStaged(ctx, key); err != nil {
 		s.Log.Error(err, "discarding the upload of a refused update; the staging sweeper will delete it later", "key", key)
 	}
 }

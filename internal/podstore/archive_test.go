@@ -132,13 +132,7 @@ var _ = DescribeTableSubtree("archiving to a Store",
 		BeforeEach(func(ctx SpecContext) {
 			var bucketURL string
 			bucketURL, objectBase = newBucket(ctx)
-			var err error
-			store, err = podstore.Open(ctx, bucketURL)
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(store.Close)
-			raw, err = blob.OpenBucket(ctx, bucketURL)
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(raw.Close)
+			store, raw = openBucket(ctx, bucketURL)
 		})
 
 		keys := func(ctx context.Context) []string {

@@ -67,25 +67,13 @@ func (s *Store) ListStaged(ctx context.Context, cutoff time.Time) ([]StagedObjec
 	}
 }
 
-// DeleteStaged deletes a staged object unless it was written after cutoff,
-// and reports whether it deleted it. A courier that retries an update
-// stages its file again under the same key; checking the object's time just
-// before deleting keeps such a fresh upload, whose event may be on its way
-// to the API server. An object already gone is not an error. A key outside
-// the staging layout is ErrInvalidKey.
-func (s *Store) DeleteStaged(ctx context.Context, key string, cutoff time.Time) (bool, error) {
+// DeleteStaged deletes a staged upload, and reports whether it was there.
+// Every upload has a key of its own (an upload id), written once: nothing
+// can have replaced it since it was listed. A key outside the staging
+// layout is ErrInvalidKey.
+func (s *Store) DeleteStaged(ctx context.Context, key string) (bool, error) {
 	if _, _, _, ok := ParseStagingKey(key); !ok {
 		return false, fmt.Errorf("%w: %q is not a staging key", ErrInvalidKey, key)
-	}
-	attrs, err := s.bucket.Attributes(ctx, key)
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("podstore: reading the attributes of %s: %w", key, err)
-	}
-	if !attrs.ModTime.Before(cutoff) {
-		return false, nil
 	}
 	if err := s.bucket.Delete(ctx, key); err != nil {
 		if gcerrors.Code(err) == gcerrors.NotFound {

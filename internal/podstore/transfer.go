@@ -64,8 +64,8 @@ type Staged struct {
 // ErrEmpty and a file that is not an accepted type is ErrUnsupportedType,
 // and neither leaves an object. An upload longer than maxBytes is
 // ErrTooLarge; its write is aborted, so no partial object is left either.
-// Every call stages a new object, never replacing one: Discard removes the
-// upload of a request that failed.
+// Every call stages a new object, never replacing one: DeleteStaged removes
+// the upload of a request that failed.
 func (s *Store) Stage(ctx context.Context, namespace, eventID string, r io.Reader, maxBytes int64) (Staged, error) {
 	if err := validateNamespace(namespace); err != nil {
 		return Staged{}, err
@@ -378,16 +378,4 @@ func copyPooled(dst io.Writer, src io.Reader) error {
 	defer buffers.Put(bufp)
 	_, err := io.CopyBuffer(dst, readerOnly{src}, *bufp)
 	return err
-}
-
-// Discard deletes a staged upload whose event was not recorded. Only a
-// staging key is accepted; an object already gone is not an error.
-func (s *Store) Discard(ctx context.Context, key string) error {
-	if _, _, _, ok := ParseStagingKey(key); !ok {
-		return fmt.Errorf("%w: %q is not a staging key", ErrInvalidKey, key)
-	}
-	if err := s.bucket.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return fmt.Errorf("podstore: discarding staged %s: %w", key, err)
-	}
-	return nil
 }
