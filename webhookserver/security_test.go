@@ -44,6 +44,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/signature"
@@ -405,6 +406,39 @@ var _ = Describe("TLS", func() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(own.Serve(ctx, ln)).To(MatchError(ContainSubstring("loading the certificate")))
+	})
+})
+
+var _ = Describe("Metrics", func() {
+	It("are labelled by courier, code, result and limit only: never an article ID, a token or a signature", func() {
+		c := newSigningCourier()
+		body := update("METRIC-ARTICLE-1", "Received in Depo", "2025-10-08T07:00:00Z")
+		req := c.request(http.MethodPost, UpdatePath, "application/json", strings.NewReader(body))
+		header := req.Header.Get(signature.Header)
+		Expect(do(req, UpdatePath).code).To(Equal(http.StatusOK))
+		forged := (&courier{token: c.token}).request(http.MethodGet, "/api/v1/parcels/METRIC-ARTICLE-1", "", nil)
+		forged.Header.Set(signature.Header, header)
+		Expect(do(forged, ParcelPath).code).To(Equal(http.StatusUnauthorized))
+
+		families, err := metrics.Registry.Gather()
+		Expect(err).NotTo(HaveOccurred())
+		allowed := map[string]bool{"courier": true, "code": true, "result": true, "limit": true}
+		seen := 0
+		for _, f := range families {
+			if !strings.HasPrefix(f.GetName(), "parcel_webhook_") {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					seen++
+					Expect(allowed).To(HaveKey(l.GetName()), "metric %s", f.GetName())
+					for _, secret := range []string{"METRIC-ARTICLE-1", c.token, string(c.hmacKey), header} {
+						Expect(l.GetValue()).NotTo(ContainSubstring(secret), "metric %s", f.GetName())
+					}
+				}
+			}
+		}
+		Expect(seen).To(BeNumerically(">", 0), "the webhook's metrics were gathered")
 	})
 })
 
