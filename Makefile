@@ -33,6 +33,10 @@ VERSITYGW ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/parcel-operator/versity
 # kubectl for install/deploy: the one on PATH, else the one built for envtest.
 KUBECTL ?= $(or $(shell command -v kubectl 2>/dev/null),$(ENVTEST_ASSETS)/kubectl)
 
+# The Go toolchain every build and test uses. go.mod names go 1.27, and a
+# machine with an older Go takes this one from the Go module proxy.
+export GOTOOLCHAIN = go1.27.3
+
 # Every recipe runs in one bash with errors fatal.
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
