@@ -7,6 +7,7 @@ KUBE_VERSION ?= 1.37.2
 ETCD_VERSION ?= 3.6.16
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
+GOLANGCI_LINT_VERSION ?= v2.15.0
 VERSITYGW_VERSION ?= 1.8.0
 
 # Where `make dev` serves the courier API, and its bucket (default: a
@@ -25,6 +26,7 @@ GOARCH ?= $(shell go env GOARCH)
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 ENVTEST_CACHE ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/kubebuilder-envtest
 ENVTEST_ASSETS ?= $(ENVTEST_CACHE)/k8s/$(KUBE_VERSION)-$(GOOS)-$(GOARCH)
 # The S3 server the tests store proof-of-delivery files in, cached the same way.
@@ -67,6 +69,14 @@ fmt: ## Run go fmt.
 .PHONY: vet
 vet: ## Run go vet.
 	go vet ./...
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint (.golangci.yml) over the main module.
+	"$(GOLANGCI_LINT)" run ./...
+
+.PHONY: lint-fix
+lint-fix: golangci-lint ## Run golangci-lint and apply the fixes it can make.
+	"$(GOLANGCI_LINT)" run --fix ./...
 
 .PHONY: test
 test: manifests generate fmt vet envtest s3server ## Run every test against a real control plane, then the fault tests on their own.
@@ -174,3 +184,8 @@ $(CONTROLLER_GEN): hack/tools/controller-gen/go.mod
 kustomize: $(KUSTOMIZE) ## Build kustomize into bin/.
 $(KUSTOMIZE): hack/tools/kustomize/go.mod
 	go build -C hack/tools/kustomize -o "$@" sigs.k8s.io/kustomize/kustomize/v5
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint into bin/.
+$(GOLANGCI_LINT): hack/tools/golangci-lint/go.mod
+	go build -C hack/tools/golangci-lint -o "$@" github.com/golangci/golangci-lint/v2/cmd/golangci-lint
