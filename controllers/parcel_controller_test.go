@@ -43,6 +43,7 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/internal/retention"
 )
 
 const articleID = "ARP1000052447"
@@ -220,7 +221,7 @@ var _ = BeforeEach(func() {
 var _ = Describe("Folding events into status", Ordered, func() {
 	var h *harness
 	BeforeAll(func() {
-		h = startManager("fold", "file://"+GinkgoT().TempDir(), PODRetentionRetain)
+		h = startManager("fold", "file://"+GinkgoT().TempDir(), retention.RetainPODFiles)
 	})
 
 	It("applies events reported out of order in event-time order", func() {
@@ -308,7 +309,7 @@ var _ = Describe("Storing proof of delivery", func() {
 	for _, b := range backends {
 		Context("in a "+b.name+" bucket", Ordered, func() {
 			var h *harness
-			BeforeAll(func() { h = startManager(b.name, b.bucketURL(), PODRetentionRetain) })
+			BeforeAll(func() { h = startManager(b.name, b.bucketURL(), retention.RetainPODFiles) })
 
 			It("follows a parcel through every seed status to Delivered and stores its POD", func() {
 				p := reconciled(h.createParcel(toDelivery()...))
@@ -446,9 +447,9 @@ var _ = Describe("Storing proof of delivery", func() {
 	}
 })
 
-var _ = Describe("With --pod-retention=Delete", Ordered, func() {
+var _ = Describe("With --pod-files-on-delete=Delete", Ordered, func() {
 	var h *harness
-	BeforeAll(func() { h = startManager("retention-delete", s3Server.BucketURL(podBucket), PODRetentionDelete) })
+	BeforeAll(func() { h = startManager("retention-delete", s3Server.BucketURL(podBucket), retention.DeletePODFiles) })
 
 	It("deletes a parcel's stored files before the Parcel goes", func() {
 		p := reconciled(h.createParcel(toDelivery()...))
@@ -471,7 +472,7 @@ var _ = Describe("With --pod-retention=Delete", Ordered, func() {
 
 var _ = Describe("When the object store is down", Ordered, func() {
 	var h *harness
-	BeforeAll(func() { h = startManager("s3-outage", s3Server.BucketURL(podBucket), PODRetentionRetain) })
+	BeforeAll(func() { h = startManager("s3-outage", s3Server.BucketURL(podBucket), retention.RetainPODFiles) })
 
 	It("reports the outage, retries with backoff, and stores the file once the store is back", func() {
 		p := reconciled(h.createParcel(toDelivery()...))

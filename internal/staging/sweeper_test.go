@@ -14,11 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controllers
+package staging
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -53,12 +54,12 @@ func (r *countingReader) List(ctx context.Context, list client.ObjectList, opts 
 	return r.Reader.List(ctx, list, opts...)
 }
 
-// sweeperHarness is a manager running only a StagingSweeper, on a bucket of
+// sweeperHarness is a manager running only a Sweeper, on a bucket of
 // its own so it never touches another spec's staged files.
 type sweeperHarness struct {
 	label   map[string]string
 	store   *podstore.Store
-	sweeper *StagingSweeper
+	sweeper *Sweeper
 	api     *countingReader
 }
 
@@ -79,7 +80,7 @@ func startSweeper(name string, clk clock.PassiveClock, grace, interval time.Dura
 	})
 	Expect(err).NotTo(HaveOccurred())
 	h.api = &countingReader{Reader: mgr.GetAPIReader()}
-	h.sweeper = &StagingSweeper{
+	h.sweeper = &Sweeper{
 		Client:    mgr.GetClient(),
 		APIReader: h.api,
 		Store:     store,
@@ -139,13 +140,48 @@ func (h *sweeperHarness) exists(key string) bool {
 	return ok
 }
 
+const articleID = "ARP1000052447"
+
+var base = time.Date(2025, 10, 8, 7, 0, 0, 0, time.UTC)
+
+func ev(id string, s trackingv1alpha1.TrackingStatus, minute int) trackingv1alpha1.TrackingEvent {
+	return trackingv1alpha1.TrackingEvent{
+		ID:     id,
+		Status: s,
+		Time:   metav1.NewTime(base.Add(time.Duration(minute) * time.Minute)),
+		Source: "acme",
+	}
+}
+
+// toDelivery is a parcel's life up to the last scan before delivery.
+func toDelivery() []trackingv1alpha1.TrackingEvent {
+	return []trackingv1alpha1.TrackingEvent{
+		ev("received", trackingv1alpha1.StatusReceivedInDepot, 0),
+		ev("loaded", trackingv1alpha1.StatusLoadedByDriver, 30),
+		ev("in-transit", trackingv1alpha1.StatusInTransit, 60),
+	}
+}
+
+func delivered(id string, minute int, upload *trackingv1alpha1.ProofOfDeliveryUpload) trackingv1alpha1.TrackingEvent {
+	e := ev(id, trackingv1alpha1.StatusDelivered, minute)
+	e.ProofOfDelivery = upload
+	return e
+}
+
+// pdf returns a small PDF-looking file of random content.
+func pdf(size int) []byte {
+	b := make([]byte, size)
+	_, _ = rand.Read(b)
+	return append([]byte("%PDF-1.7\n"), b...)
+}
+
 var _ = Describe("The staging sweeper", func() {
 	// later is a clock two hours ahead: with a one-hour grace, every file
 	// staged by a spec is past it.
 	later := func() clock.PassiveClock { return clocktesting.NewFakePassiveClock(time.Now().Add(2 * time.Hour)) }
 
 	It("runs on the elected leader only", func() {
-		Expect((&StagingSweeper{}).NeedLeaderElection()).To(BeTrue())
+		Expect((&Sweeper{}).NeedLeaderElection()).To(BeTrue())
 	})
 
 	It("deletes a staged file past the grace period that no Parcel names, and counts it", func() {
@@ -218,7 +254,7 @@ var _ = Describe("The staging sweeper", func() {
 
 	DescribeTable("derives its interval from the grace period",
 		func(grace, want time.Duration) {
-			Expect((&StagingSweeper{Grace: grace}).interval()).To(Equal(want))
+			Expect((&Sweeper{Grace: grace}).interval()).To(Equal(want))
 		},
 		Entry("a quarter of it", 20*time.Minute, 5*time.Minute),
 		Entry("a quarter of a short one", 30*time.Second, 7500*time.Millisecond),
