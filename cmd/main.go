@@ -243,9 +243,10 @@ func run(ctx context.Context, o options) error {
 	}
 	auth := &courierauth.Authenticator{Reader: mgr.GetClient()}
 	if err := (&controllers.CourierReconciler{
-		Client: mgr.GetClient(),
-		Auth:   auth,
-		Clock:  clock.RealClock{},
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("courier-controller"),
+		Auth:     auth,
+		Clock:    clock.RealClock{},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Courier controller: %w", err)
 	}

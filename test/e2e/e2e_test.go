@@ -158,6 +158,19 @@ var _ = Describe("parcel-operator, installed and run as a user would", Ordered, 
 		Expect(strings.Count(out, "(server dry run)")).To(Equal(strings.Count(rendered, "\n---\n")+1), out)
 	})
 
+	It("runs the manager with only the rights config/rbac grants its ServiceAccount", func() {
+		out, err := kubectlWith(managerKubeconfig, nil, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(Equal("system:serviceaccount:" + serviceAccountNamespace + ":" + serviceAccountName))
+		out, err = kubectlWith(managerKubeconfig, nil, "auth", "can-i", "patch", "parcels.tracking.parcelops.io", "--subresource=status")
+		Expect(err).NotTo(HaveOccurred(), "config/rbac grants it")
+		Expect(out).To(Equal("yes\n"))
+		// The API server authorizes with RBAC: what no role grants is refused.
+		out, err = kubectlWith(managerKubeconfig, nil, "auth", "can-i", "delete", "secrets")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(Equal("no\n"))
+	})
+
 	It("takes a courier's seed flow over HTTP to Delivered, with its POD stored in S3", func() {
 		var err error
 		port, err = managerproc.FreePort()
