@@ -142,38 +142,48 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, o options) error {
+// validate checks the flags, fills in what they parse to, and returns the
+// retention settings; it logs a warning for each deprecated flag used.
+func (o *options) validate() (retention.Settings, error) {
 	settings, deprecated, err := o.retention.Resolve()
 	if err != nil {
-		return err
+		return retention.Settings{}, err
 	}
 	for _, d := range deprecated {
 		setupLog.Info("WARNING: a deprecated flag is set; it still works, but will be removed",
 			"flag", "--"+d.Flag, "use", "--"+d.Use)
 	}
 	if o.maxConcurrent < 1 {
-		return fmt.Errorf("--max-concurrent-reconciles=%d: want at least 1", o.maxConcurrent)
+		return retention.Settings{}, fmt.Errorf("--max-concurrent-reconciles=%d: want at least 1", o.maxConcurrent)
 	}
 	if o.stagingGrace <= webhookserver.APITimeout {
 		// A shorter grace could delete a file whose update is still being
 		// written by the request that staged it.
-		return fmt.Errorf("--staging-grace=%s: want more than the courier API's request timeout, %s",
+		return retention.Settings{}, fmt.Errorf("--staging-grace=%s: want more than the courier API's request timeout, %s",
 			o.stagingGrace, webhookserver.APITimeout)
 	}
 
 	proxies, err := parseCIDRs(o.trustedProxies)
 	if err != nil {
-		return fmt.Errorf("--webhook-trusted-proxies: %w", err)
+		return retention.Settings{}, fmt.Errorf("--webhook-trusted-proxies: %w", err)
 	}
 	o.webhookGuard.TrustedProxies = proxies
 	if o.webhookGuard.MaxConcurrentWrites < 1 {
-		return fmt.Errorf("--webhook-max-concurrent-writes=%d: want at least 1", o.webhookGuard.MaxConcurrentWrites)
+		return retention.Settings{}, fmt.Errorf("--webhook-max-concurrent-writes=%d: want at least 1", o.webhookGuard.MaxConcurrentWrites)
 	}
 	if o.webhookGuard.SignatureTolerance <= 0 {
-		return fmt.Errorf("--webhook-signature-tolerance=%s: want a positive duration", o.webhookGuard.SignatureTolerance)
+		return retention.Settings{}, fmt.Errorf("--webhook-signature-tolerance=%s: want a positive duration", o.webhookGuard.SignatureTolerance)
 	}
 	if o.webhookGuard.UnauthenticatedRate <= 0 {
-		return fmt.Errorf("--webhook-unauthenticated-rate=%g: want a positive rate", o.webhookGuard.UnauthenticatedRate)
+		return retention.Settings{}, fmt.Errorf("--webhook-unauthenticated-rate=%g: want a positive rate", o.webhookGuard.UnauthenticatedRate)
+	}
+	return settings, nil
+}
+
+func run(ctx context.Context, o options) error {
+	settings, err := o.validate()
+	if err != nil {
+		return err
 	}
 
 	var tlsOpts []func(*tls.Config)

@@ -281,7 +281,8 @@ func (r *ParcelReconciler) reconcileProofOfDelivery(ctx context.Context, before,
 		r.setCondition(parcel, trackingv1alpha1.ConditionProofOfDeliveryStored, metav1.ConditionFalse, failureReason, message)
 		// The same failure on a later pass is not news: warn only when the
 		// message differs from the one the status already carries.
-		if old := meta.FindStatusCondition(before.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored); old == nil || old.Message != message {
+		old := meta.FindStatusCondition(before.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)
+		if old == nil || old.Message != message {
 			r.Recorder.Eventf(parcel, nil, corev1.EventTypeWarning, trackingv1alpha1.EventProofOfDeliveryFailed, actionReconcile,
 				"%s", strings.Join(failures, "; "))
 		}
@@ -299,7 +300,8 @@ func (r *ParcelReconciler) reconcileProofOfDelivery(ctx context.Context, before,
 }
 
 // movePOD moves one staged file and counts the outcome.
-func (r *ParcelReconciler) movePOD(ctx context.Context, parcel *trackingv1alpha1.Parcel, e *trackingv1alpha1.TrackingEvent) (trackingv1alpha1.StoredProofOfDelivery, error) {
+func (r *ParcelReconciler) movePOD(ctx context.Context, parcel *trackingv1alpha1.Parcel,
+	e *trackingv1alpha1.TrackingEvent) (trackingv1alpha1.StoredProofOfDelivery, error) {
 	start := r.Clock.Now()
 	s, err := r.Store.Move(ctx, podstore.MoveRequest{
 		Namespace: parcel.Namespace,
@@ -360,7 +362,8 @@ func summarize(fold trackingv1alpha1.FoldResult) string {
 
 // setCondition sets a condition stamped with the parcel's generation; its
 // transition time moves only when its status flips.
-func (r *ParcelReconciler) setCondition(parcel *trackingv1alpha1.Parcel, conditionType string, status metav1.ConditionStatus, reason, message string) {
+func (r *ParcelReconciler) setCondition(parcel *trackingv1alpha1.Parcel, conditionType string, status metav1.ConditionStatus,
+	reason, message string) {
 	meta.SetStatusCondition(&parcel.Status.Conditions, metav1.Condition{
 		Type:               conditionType,
 		Status:             status,

@@ -172,7 +172,7 @@ func gone(p *trackingv1alpha1.Parcel) func() bool {
 // until its status is current and Ready.
 func (h *retentionHarness) deliveredParcel() *trackingv1alpha1.Parcel {
 	GinkgoHelper()
-	return reconciledUntil(h.createParcel(append(toDelivery(), delivered("delivered", 90, nil))...),
+	return reconciledUntil(h.createParcel(append(toDelivery(), delivered(deliveredID, nil))...),
 		func(g Gomega, p *trackingv1alpha1.Parcel) {
 			g.Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
 		})
@@ -200,11 +200,11 @@ var _ = Describe("With --archive-after", Ordered, func() {
 	It("archives a due Delivered parcel, verified, then deletes it and keeps the POD files its archive links to", func() {
 		h.clock.SetTime(time.Now())
 		p := reconciled(h.createParcel(toDelivery()...))
-		appendEvents(p, delivered("delivered", 90, h.stage(p.Namespace, "delivered", pdf(4096))))
+		appendEvents(p, delivered(deliveredID, h.stage(p.Namespace, pdf(4096))))
 		p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 			g.Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
 		})
-		podKey := podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF)
+		podKey := podstore.FinalKey(p.Namespace, p.Name, deliveredID, trackingv1alpha1.ContentTypePDF)
 		Expect(p.Finalizers).To(ContainElement(PODCleanupFinalizer))
 		archivedBefore := testutil.ToFloat64(parcelsArchived)
 
@@ -221,7 +221,7 @@ var _ = Describe("With --archive-after", Ordered, func() {
 		Expect(doc.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
 		Expect(doc.Spec.Events).To(HaveLen(4))
 		Expect(doc.ProofOfDelivery).To(Equal([]podstore.ArchivedProofOfDelivery{{
-			EventID: "delivered", Key: podKey, URL: h.store.ObjectURL(podKey),
+			EventID: deliveredID, Key: podKey, URL: h.store.ObjectURL(podKey),
 			SHA256: p.Status.ProofOfDelivery[0].SHA256, Size: 4105, ContentType: trackingv1alpha1.ContentTypePDF,
 		}}))
 		Expect(h.exists(podKey)).To(BeTrue(), "--pod-files-on-delete=Delete keeps the files of an archived parcel")
@@ -278,9 +278,9 @@ var _ = Describe("With --archive-after", Ordered, func() {
 		inTransit := reconciled(h.createParcel(toDelivery()...))
 
 		stalled := reconciled(h.createParcel(toDelivery()...))
-		upload := h.stage(stalled.Namespace, "delivered", pdf(1024))
+		upload := h.stage(stalled.Namespace, pdf(1024))
 		upload.SHA256 = strings.Repeat("0", 64)
-		appendEvents(stalled, delivered("delivered", 90, upload))
+		appendEvents(stalled, delivered(deliveredID, upload))
 		stalled = reconciledUntil(stalled, func(g Gomega, p *trackingv1alpha1.Parcel) {
 			g.Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
 			g.Expect(condition(p, trackingv1alpha1.ConditionStalled)).NotTo(BeNil())
@@ -369,7 +369,7 @@ var _ = Describe("With --archive-after", Ordered, func() {
 			return s3Server.Restart()
 		})
 
-		p := h.createParcel(append(toDelivery(), delivered("delivered", 90, nil))...)
+		p := h.createParcel(append(toDelivery(), delivered(deliveredID, nil))...)
 		Eventually(func() float64 { return testutil.ToFloat64(archiveFailures.WithLabelValues(archiveFailedStore)) }).
 			WithTimeout(time.Minute).Should(BeNumerically(">", failures))
 		Eventually(func() []string { return notes(p, trackingv1alpha1.EventArchiveFailed) }).Should(ContainElement(

@@ -35,18 +35,21 @@ func TestParcelCache(t *testing.T) {
 }
 
 var _ = Describe("Transform", func() {
+	const courier = "acme"
 	scanned := time.Date(2025, 10, 8, 7, 0, 0, 0, time.UTC)
 
 	It("keeps every value of a Parcel, dropping only managedFields and spare list capacity", func() {
 		events := make([]trackingv1alpha1.TrackingEvent, 0, 9)
 		events = append(events,
-			trackingv1alpha1.TrackingEvent{ID: "a", Status: trackingv1alpha1.StatusReceivedInDepot, Time: metav1.NewTime(scanned), Source: "acme"},
-			trackingv1alpha1.TrackingEvent{ID: "b", Status: trackingv1alpha1.StatusInTransit, Time: metav1.NewTime(scanned.Add(5 * time.Minute)), Source: "acme"})
+			trackingv1alpha1.TrackingEvent{ID: "a", Status: trackingv1alpha1.StatusReceivedInDepot,
+				Time: metav1.NewTime(scanned), Source: courier},
+			trackingv1alpha1.TrackingEvent{ID: "b", Status: trackingv1alpha1.StatusInTransit,
+				Time: metav1.NewTime(scanned.Add(5 * time.Minute)), Source: courier})
 		conditions := make([]metav1.Condition, 1, 4)
 		conditions[0] = metav1.Condition{Type: trackingv1alpha1.ConditionReady, Status: metav1.ConditionTrue,
 			Reason: trackingv1alpha1.ReasonReconciled, Message: "Received in Depot after 2 events"}
 		p := &trackingv1alpha1.Parcel{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "acme", Name: "arp1", Generation: 2,
+			ObjectMeta: metav1.ObjectMeta{Namespace: courier, Name: "arp1", Generation: 2,
 				ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}},
 			Spec: trackingv1alpha1.ParcelSpec{ArticleID: "ARP1", Events: events},
 			Status: trackingv1alpha1.ParcelStatus{
@@ -63,8 +66,8 @@ var _ = Describe("Transform", func() {
 		parcel, ok := got.(*trackingv1alpha1.Parcel)
 		Expect(ok).To(BeTrue(), "a Parcel stays a Parcel")
 		Expect(equality.Semantic.DeepEqual(parcel, want)).To(BeTrue(), "values changed: %+v", parcel)
-		Expect(cap(parcel.Spec.Events)).To(Equal(len(parcel.Spec.Events)))
-		Expect(cap(parcel.Status.Conditions)).To(Equal(len(parcel.Status.Conditions)))
+		Expect(parcel.Spec.Events).To(HaveCap(len(parcel.Spec.Events)))
+		Expect(parcel.Status.Conditions).To(HaveCap(len(parcel.Status.Conditions)))
 		Expect(parcel.Status.ProofOfDelivery).To(BeNil(), "an absent list stays absent")
 	})
 

@@ -25,6 +25,12 @@ import (
 	"time"
 )
 
+// The messages ParseArchiveAfter refuses with.
+const (
+	errDays     = "a whole number of days"
+	errTooShort = "want 0 (off) or at least 1h0m0s"
+)
+
 func TestParseArchiveAfter(t *testing.T) {
 	for _, tc := range []struct {
 		name, value string
@@ -39,14 +45,14 @@ func TestParseArchiveAfter(t *testing.T) {
 		{name: "exactly the minimum", value: "1h", want: time.Hour},
 		{name: "many days", value: "3650d", want: 3650 * 24 * time.Hour},
 		{name: "the most days", value: "65535d", want: 65535 * 24 * time.Hour},
-		{name: "too many days", value: "65536d", wantErr: "a whole number of days"},
-		{name: "seconds, a slip for days", value: "30s", wantErr: "want 0 (off) or at least 1h0m0s"},
-		{name: "minutes", value: "59m", wantErr: "want 0 (off) or at least 1h0m0s"},
-		{name: "negative", value: "-1h", wantErr: "want 0 (off) or at least 1h0m0s"},
-		{name: "zero days", value: "0d", wantErr: "want 0 (off) or at least 1h0m0s"},
-		{name: "fractional days", value: "1.5d", wantErr: "a whole number of days"},
-		{name: "a bare d", value: "d", wantErr: "a whole number of days"},
-		{name: "a space", value: "30 d", wantErr: "a whole number of days"},
+		{name: "too many days", value: "65536d", wantErr: errDays},
+		{name: "seconds, a slip for days", value: "30s", wantErr: errTooShort},
+		{name: "minutes", value: "59m", wantErr: errTooShort},
+		{name: "negative", value: "-1h", wantErr: errTooShort},
+		{name: "zero days", value: "0d", wantErr: errTooShort},
+		{name: "fractional days", value: "1.5d", wantErr: errDays},
+		{name: "a bare d", value: "d", wantErr: errDays},
+		{name: "a space", value: "30 d", wantErr: errDays},
 		{name: "no unit", value: "30", wantErr: "missing unit"},
 		{name: "a word", value: "forever", wantErr: "invalid duration"},
 	} {
@@ -82,6 +88,12 @@ func TestParseOnDelete(t *testing.T) {
 	}
 }
 
+// bothDeprecated is what Resolve reports when both deprecated flags are set.
+var bothDeprecated = []Deprecation{
+	{Flag: FlagPODRetentionDeprecated, Use: FlagPODFilesOnDelete},
+	{Flag: FlagDeliveredRetentionDeprecated, Use: FlagArchiveAfter},
+}
+
 func TestFlags(t *testing.T) {
 	const month = 30 * 24 * time.Hour
 	for _, tc := range []struct {
@@ -101,19 +113,19 @@ func TestFlags(t *testing.T) {
 			name:           "the deprecated names still work, and are reported",
 			args:           []string{"--pod-retention=Delete", "--delivered-retention=720h"},
 			want:           Settings{OnDelete: DeletePODFiles, ArchiveAfter: month},
-			wantDeprecated: []Deprecation{{Flag: "pod-retention", Use: "pod-files-on-delete"}, {Flag: "delivered-retention", Use: "archive-after"}},
+			wantDeprecated: bothDeprecated,
 		},
 		{
 			name:           "a deprecated name set to its default still counts as set",
 			args:           []string{"--delivered-retention=0"},
 			want:           Settings{OnDelete: RetainPODFiles},
-			wantDeprecated: []Deprecation{{Flag: "delivered-retention", Use: "archive-after"}},
+			wantDeprecated: []Deprecation{{Flag: FlagDeliveredRetentionDeprecated, Use: FlagArchiveAfter}},
 		},
 		{
 			name:           "old and new agreeing, compared as values",
 			args:           []string{"--archive-after=30d", "--delivered-retention=720h", "--pod-retention=Retain", "--pod-files-on-delete=Retain"},
 			want:           Settings{OnDelete: RetainPODFiles, ArchiveAfter: month},
-			wantDeprecated: []Deprecation{{Flag: "pod-retention", Use: "pod-files-on-delete"}, {Flag: "delivered-retention", Use: "archive-after"}},
+			wantDeprecated: bothDeprecated,
 		},
 		{
 			name:    "old and new disagreeing on the files",
@@ -163,7 +175,8 @@ func TestFlags(t *testing.T) {
 func TestDeprecatedFlagsSayWhatToUse(t *testing.T) {
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
 	BindFlags(fs)
-	for old, use := range map[string]string{"pod-retention": "pod-files-on-delete", "delivered-retention": "archive-after"} {
+	for _, d := range bothDeprecated {
+		old, use := d.Flag, d.Use
 		if usage := fs.Lookup(old).Usage; !strings.HasPrefix(usage, "Deprecated: use --"+use) {
 			t.Errorf("--%s usage = %q, want it to name --%s", old, usage, use)
 		}

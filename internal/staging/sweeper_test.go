@@ -63,9 +63,12 @@ type sweeperHarness struct {
 	api     *countingReader
 }
 
+// grace is the sweepers' grace period in these specs; later() is past it.
+const grace = time.Hour
+
 // startSweeper runs a sweeper whose cache sees only Parcels with the
 // harness's label; interval paces its own loop.
-func startSweeper(name string, clk clock.PassiveClock, grace, interval time.Duration) *sweeperHarness {
+func startSweeper(name string, clk clock.PassiveClock, interval time.Duration) *sweeperHarness {
 	GinkgoHelper()
 	store, err := podstore.Open(ctx, "file://"+filepath.Join(GinkgoT().TempDir(), "pods"))
 	Expect(err).NotTo(HaveOccurred())
@@ -120,7 +123,8 @@ func (h *sweeperHarness) stageIn(eventID string) (string, *trackingv1alpha1.Proo
 
 // createParcel creates a delivered Parcel whose last event carries upload;
 // labels decide whether the sweeper's cache sees it.
-func (h *sweeperHarness) createParcel(namespace string, upload *trackingv1alpha1.ProofOfDeliveryUpload, lbls map[string]string) *trackingv1alpha1.Parcel {
+func (h *sweeperHarness) createParcel(namespace string, upload *trackingv1alpha1.ProofOfDeliveryUpload,
+	lbls map[string]string) *trackingv1alpha1.Parcel {
 	GinkgoHelper()
 	p := &trackingv1alpha1.Parcel{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: trackingv1alpha1.ParcelName(articleID), Labels: lbls},
@@ -185,7 +189,7 @@ var _ = Describe("The staging sweeper", func() {
 	})
 
 	It("deletes a staged file past the grace period that no Parcel names, and counts it", func() {
-		h := startSweeper("orphan", later(), time.Hour, time.Hour)
+		h := startSweeper("orphan", later(), time.Hour)
 		_, upload := h.stageIn("gave-up")
 		swept, sweeps := testutil.ToFloat64(stagingSwept), testutil.ToFloat64(stagingSweeps.WithLabelValues(sweepOK))
 		Expect(h.sweeper.Sweep(ctx)).To(Equal(1))
@@ -195,14 +199,14 @@ var _ = Describe("The staging sweeper", func() {
 	})
 
 	It("keeps a staged file younger than the grace period, whose event may still be on its way", func() {
-		h := startSweeper("young", clock.RealClock{}, time.Hour, time.Hour)
+		h := startSweeper("young", clock.RealClock{}, time.Hour)
 		_, upload := h.stageIn("on-its-way")
 		Expect(h.sweeper.Sweep(ctx)).To(Equal(0))
 		Expect(h.exists(upload.StagingKey)).To(BeTrue())
 	})
 
 	It("keeps a staged file a Parcel names and has not stored, on the cache's word alone", func() {
-		h := startSweeper("needed", later(), time.Hour, time.Hour)
+		h := startSweeper("needed", later(), time.Hour)
 		ns, upload := h.stageIn("delivered")
 		h.createParcel(ns, upload, h.label)
 		Eventually(func(g Gomega) {
@@ -218,7 +222,7 @@ var _ = Describe("The staging sweeper", func() {
 	})
 
 	It("asks the API server before deleting, and keeps a file a Parcel the cache has not seen names", func() {
-		h := startSweeper("lagging-cache", later(), time.Hour, time.Hour)
+		h := startSweeper("lagging-cache", later(), time.Hour)
 		ns, upload := h.stageIn("delivered")
 		h.createParcel(ns, upload, nil)
 		lists := h.api.lists.Load()
@@ -228,7 +232,7 @@ var _ = Describe("The staging sweeper", func() {
 	})
 
 	It("deletes a staged copy of a file already stored: a retry staged it again", func() {
-		h := startSweeper("stored", later(), time.Hour, time.Hour)
+		h := startSweeper("stored", later(), time.Hour)
 		ns, upload := h.stageIn("delivered")
 		p := h.createParcel(ns, upload, h.label)
 		base := p.DeepCopy()
@@ -245,7 +249,7 @@ var _ = Describe("The staging sweeper", func() {
 	})
 
 	It("sweeps as soon as it starts and then every interval", func() {
-		h := startSweeper("loop", later(), time.Hour, 100*time.Millisecond)
+		h := startSweeper("loop", later(), 100*time.Millisecond)
 		_, first := h.stageIn("first")
 		Eventually(func() bool { return h.exists(first.StagingKey) }).Should(BeFalse())
 		_, second := h.stageIn("second")

@@ -49,8 +49,9 @@ func AssetsDir() (string, error) {
 		return "", errNoControlPlane
 	}
 	for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
+		//nolint:gosec // KUBEBUILDER_ASSETS is the developer's own setting, read by a test helper
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
-			return "", fmt.Errorf("%w (%s: %v)", errNoControlPlane, bin, err)
+			return "", fmt.Errorf("%w (%s: %w)", errNoControlPlane, bin, err)
 		}
 	}
 	return dir, nil

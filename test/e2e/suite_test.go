@@ -146,6 +146,7 @@ func kubectl(stdin []byte, args ...string) string {
 // kubectlWith runs kubectl with the given kubeconfig and returns its
 // standard output, or an error carrying its standard error.
 func kubectlWith(config string, stdin []byte, args ...string) (string, error) {
+	//nolint:gosec // the kubectl built with the control plane, with the test's own arguments
 	cmd := exec.CommandContext(ctx, filepath.Join(assets, "kubectl"), append([]string{"--kubeconfig", config}, args...)...)
 	cmd.Dir = testenv.RepoRoot()
 	if stdin != nil {
