@@ -70,7 +70,7 @@ const (
 	// stored; the message says why.
 	EventProofOfDeliveryFailed = "ProofOfDeliveryFailed"
 	// EventProofOfDeliveryDeleted: the parcel's stored files were deleted
-	// with it (--pod-retention=Delete).
+	// with it (--pod-files-on-delete=Delete).
 	EventProofOfDeliveryDeleted = "ProofOfDeliveryDeleted"
 	// EventReconcileFailed: reconciling failed for a reason other than the
 	// object store; the message says why. It is retried.
