@@ -46,12 +46,22 @@ import (
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/controllers"
 	"github.com/parcelops/parcel-operator/internal/courierauth"
+	"github.com/parcelops/parcel-operator/internal/parcelcache"
 	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/internal/retention"
+	"github.com/parcelops/parcel-operator/internal/staging"
 	"github.com/parcelops/parcel-operator/webhookserver"
 )
 
 // leaderElectionID names the Lease the replicas compete for.
 const leaderElectionID = "parcel-operator.tracking.parcelops.io"
+
+// defaultMaxConcurrentReconciles is how many Parcels are reconciled at once
+// unless --max-concurrent-reconciles says otherwise.
+const defaultMaxConcurrentReconciles = 4
+
+// readyzSyncTimeout bounds how long one readiness probe waits for the cache.
+const readyzSyncTimeout = time.Second
 
 var (
 	scheme   = runtime.NewScheme()
@@ -72,8 +82,7 @@ type options struct {
 	enableHTTP2          bool
 	enableLeaderElection bool
 	podBucket            string
-	podRetention         string
-	deliveredRetention   string
+	retention            *retention.Flags
 	maxConcurrent        int
 	webhookAddr          string
 	webhookCertDir       string
@@ -101,12 +110,8 @@ func main() {
 	flag.StringVar(&o.podBucket, "pod-bucket", defaultPODBucket(),
 		"Bucket URL for proof-of-delivery files: s3://bucket?endpoint=…&use_path_style=true, gs://…, azblob://…, file:///dir. "+
 			"Credentials come from the environment or workload identity, never the URL.")
-	flag.StringVar(&o.podRetention, "pod-retention", string(controllers.PODRetentionRetain),
-		"What happens to stored proof-of-delivery files when their Parcel is deleted: Retain, or Delete (through a finalizer).")
-	flag.StringVar(&o.deliveredRetention, "delivered-retention", "0",
-		"How long a Delivered or Returned-to-Sender Parcel stays before it is archived to the bucket as JSON and deleted: "+
-			"e.g. 30d, 720h; 0 keeps every Parcel. See docs/archive.md.")
-	flag.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 4, "Parcels reconciled at once.")
+	o.retention = retention.BindFlags(flag.CommandLine)
+	flag.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", defaultMaxConcurrentReconciles, "Parcels reconciled at once.")
 	flag.DurationVar(&o.stagingGrace, "staging-grace", time.Hour,
 		"Age after which a staged proof-of-delivery file that no Parcel needs is deleted (a courier gave up after a 503, "+
 			"or a replica died between staging and recording); must exceed the courier API's request timeout.")
@@ -137,38 +142,48 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, o options) error {
-	retention := controllers.PODRetention(o.podRetention)
-	if retention != controllers.PODRetentionRetain && retention != controllers.PODRetentionDelete {
-		return fmt.Errorf("--pod-retention=%q: want Retain or Delete", o.podRetention)
-	}
-	deliveredRetention, err := controllers.ParseRetention(o.deliveredRetention)
+// validate checks the flags, fills in what they parse to, and returns the
+// retention settings; it logs a warning for each deprecated flag used.
+func (o *options) validate() (retention.Settings, error) {
+	settings, deprecated, err := o.retention.Resolve()
 	if err != nil {
-		return fmt.Errorf("--delivered-retention: %w", err)
+		return retention.Settings{}, err
+	}
+	for _, d := range deprecated {
+		setupLog.Info("WARNING: a deprecated flag is set; it still works, but will be removed",
+			"flag", "--"+d.Flag, "use", "--"+d.Use)
 	}
 	if o.maxConcurrent < 1 {
-		return fmt.Errorf("--max-concurrent-reconciles=%d: want at least 1", o.maxConcurrent)
+		return retention.Settings{}, fmt.Errorf("--max-concurrent-reconciles=%d: want at least 1", o.maxConcurrent)
 	}
 	if o.stagingGrace <= webhookserver.APITimeout {
 		// A shorter grace could delete a file whose update is still being
 		// written by the request that staged it.
-		return fmt.Errorf("--staging-grace=%s: want more than the courier API's request timeout, %s",
+		return retention.Settings{}, fmt.Errorf("--staging-grace=%s: want more than the courier API's request timeout, %s",
 			o.stagingGrace, webhookserver.APITimeout)
 	}
 
 	proxies, err := parseCIDRs(o.trustedProxies)
 	if err != nil {
-		return fmt.Errorf("--webhook-trusted-proxies: %w", err)
+		return retention.Settings{}, fmt.Errorf("--webhook-trusted-proxies: %w", err)
 	}
 	o.webhookGuard.TrustedProxies = proxies
 	if o.webhookGuard.MaxConcurrentWrites < 1 {
-		return fmt.Errorf("--webhook-max-concurrent-writes=%d: want at least 1", o.webhookGuard.MaxConcurrentWrites)
+		return retention.Settings{}, fmt.Errorf("--webhook-max-concurrent-writes=%d: want at least 1", o.webhookGuard.MaxConcurrentWrites)
 	}
 	if o.webhookGuard.SignatureTolerance <= 0 {
-		return fmt.Errorf("--webhook-signature-tolerance=%s: want a positive duration", o.webhookGuard.SignatureTolerance)
+		return retention.Settings{}, fmt.Errorf("--webhook-signature-tolerance=%s: want a positive duration", o.webhookGuard.SignatureTolerance)
 	}
 	if o.webhookGuard.UnauthenticatedRate <= 0 {
-		return fmt.Errorf("--webhook-unauthenticated-rate=%g: want a positive rate", o.webhookGuard.UnauthenticatedRate)
+		return retention.Settings{}, fmt.Errorf("--webhook-unauthenticated-rate=%g: want a positive rate", o.webhookGuard.UnauthenticatedRate)
+	}
+	return settings, nil
+}
+
+func run(ctx context.Context, o options) error {
+	settings, err := o.validate()
+	if err != nil {
+		return err
 	}
 
 	var tlsOpts []func(*tls.Config)
@@ -197,7 +212,7 @@ func run(ctx context.Context, o options) error {
 			// managedFields are a large share of a Parcel's bytes and nothing
 			// here reads them; Parcels are also compacted (make bench,
 			// docs/performance.md).
-			DefaultTransform: controllers.TransformParcelForCache,
+			DefaultTransform: parcelcache.Transform,
 			ByObject:         courierauth.CacheByObject(),
 		},
 	})
@@ -216,19 +231,19 @@ func run(ctx context.Context, o options) error {
 		Recorder:    mgr.GetEventRecorder("parcel-controller"),
 		Store:       store,
 		Transitions: trackingv1alpha1.DefaultTransitions,
-		Retention:   retention,
+		OnDelete:    settings.OnDelete,
 		Clock:       clock.RealClock{},
 	}).SetupWithManager(mgr, o.maxConcurrent); err != nil {
 		return fmt.Errorf("setting up the Parcel controller: %w", err)
 	}
-	if deliveredRetention > 0 {
+	if settings.ArchiveAfter > 0 {
 		if err := (&controllers.RetentionReconciler{
-			Client:      mgr.GetClient(),
-			Recorder:    mgr.GetEventRecorder("retention-controller"),
-			Store:       store,
-			Transitions: trackingv1alpha1.DefaultTransitions,
-			Retention:   deliveredRetention,
-			Clock:       clock.RealClock{},
+			Client:       mgr.GetClient(),
+			Recorder:     mgr.GetEventRecorder("retention-controller"),
+			Store:        store,
+			Transitions:  trackingv1alpha1.DefaultTransitions,
+			ArchiveAfter: settings.ArchiveAfter,
+			Clock:        clock.RealClock{},
 		}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("setting up the retention controller: %w", err)
 		}
@@ -238,9 +253,10 @@ func run(ctx context.Context, o options) error {
 	}
 	auth := &courierauth.Authenticator{Reader: mgr.GetClient()}
 	if err := (&controllers.CourierReconciler{
-		Client: mgr.GetClient(),
-		Auth:   auth,
-		Clock:  clock.RealClock{},
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("courier-controller"),
+		Auth:     auth,
+		Clock:    clock.RealClock{},
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the Courier controller: %w", err)
 	}
@@ -261,7 +277,7 @@ func run(ctx context.Context, o options) error {
 	}); err != nil {
 		return fmt.Errorf("adding the courier API server: %w", err)
 	}
-	if err := (&controllers.StagingSweeper{
+	if err := (&staging.Sweeper{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Store:     store,
@@ -278,7 +294,7 @@ func run(ctx context.Context, o options) error {
 	// Ready once the cache has synced: before that no courier token is
 	// known and every request would be refused.
 	if err := mgr.AddReadyzCheck("cache-synced", func(r *http.Request) error {
-		syncCtx, cancel := context.WithTimeout(r.Context(), time.Second)
+		syncCtx, cancel := context.WithTimeout(r.Context(), readyzSyncTimeout)
 		defer cancel()
 		if !mgr.GetCache().WaitForCacheSync(syncCtx) {
 			return errors.New("the cache has not synced yet")
@@ -288,8 +304,8 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("adding the ready check: %w", err)
 	}
 
-	setupLog.Info("starting manager", "podBucket", store.ObjectURL(""), "podRetention", retention,
-		"deliveredRetention", deliveredRetention)
+	setupLog.Info("starting manager", "podBucket", store.ObjectURL(""), "podFilesOnDelete", settings.OnDelete,
+		"archiveAfter", settings.ArchiveAfter)
 	return mgr.Start(ctx)
 }
 

@@ -18,11 +18,15 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -40,6 +44,9 @@ import (
 // can authenticate, and why not. It writes status only.
 type CourierReconciler struct {
 	client.Client
+	// Recorder records events.k8s.io Events on Couriers; SetupWithManager
+	// takes the manager's when it is nil.
+	Recorder events.EventRecorder
 	// Auth reads Secrets and Couriers through the cache's indexes.
 	Auth *courierauth.Authenticator
 	// Clock stamps condition transitions.
@@ -49,18 +56,56 @@ type CourierReconciler struct {
 // +kubebuilder:rbac:groups=tracking.parcelops.io,resources=couriers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=tracking.parcelops.io,resources=couriers/status,verbs=get;patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile checks one Courier's credentials.
-func (r *CourierReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+// Reconcile checks one Courier's credentials. A Courier has no finalizer
+// and nothing to clean up, so a deleted one needs no step.
+func (r *CourierReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	courier := &trackingv1alpha1.Courier{}
 	if err := r.Get(ctx, req.NamespacedName, courier); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if !courier.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
 	before := courier.DeepCopy()
 
+	defer func() {
+		changed, err := r.patchStatus(ctx, before, courier)
+		switch {
+		case err != nil:
+			retErr = kerrors.NewAggregate([]error{retErr, err})
+		case changed:
+			if ready := meta.FindStatusCondition(courier.Status.Conditions, trackingv1alpha1.ConditionReady); ready != nil {
+				logf.FromContext(ctx).Info("courier credentials checked", "ready", ready.Status, "reason", ready.Reason)
+			}
+		}
+		if retErr != nil {
+			r.Recorder.Eventf(courier, nil, corev1.EventTypeWarning, trackingv1alpha1.EventReconcileFailed, actionReconcile, "%v", retErr)
+		}
+	}()
+
+	return ctrl.Result{}, r.reconcile(ctx, courier)
+}
+
+// reconcile runs the steps in order; each owns a part of the status.
+func (r *CourierReconciler) reconcile(ctx context.Context, courier *trackingv1alpha1.Courier) error {
+	if err := r.reconcileCredentials(ctx, courier); err != nil {
+		return err
+	}
+	r.reconcileObservedGeneration(courier)
+	return nil
+}
+
+// reconcileCredentials owns the Ready condition: True when the Courier's
+// Secret holds a usable token (and signing keys, if any), False with the
+// reason otherwise. A failure to read (the cache or the API server) is
+// transient: Ready keeps what it said, and the error is returned so the
+// work queue backs off.
+func (r *CourierReconciler) reconcileCredentials(ctx context.Context, courier *trackingv1alpha1.Courier) error {
 	ready, reason, message, err := r.Auth.Check(ctx, courier)
 	if err != nil {
-		return ctrl.Result{}, err
+		return fmt.Errorf("checking the credentials in Secret %q: %w", courier.Spec.SecretRef.Name, err)
 	}
 	status := metav1.ConditionFalse
 	if ready {
@@ -74,13 +119,25 @@ func (r *CourierReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		ObservedGeneration: courier.Generation,
 		LastTransitionTime: metav1.NewTime(r.Clock.Now()),
 	})
-	courier.Status.ObservedGeneration = courier.Generation
+	return nil
+}
 
+// reconcileObservedGeneration owns status.observedGeneration: it runs last,
+// so the status says it describes the current spec only once every step
+// before it succeeded.
+func (r *CourierReconciler) reconcileObservedGeneration(courier *trackingv1alpha1.Courier) {
+	courier.Status.ObservedGeneration = courier.Generation
+}
+
+// patchStatus writes the status once, and only when it changed.
+func (r *CourierReconciler) patchStatus(ctx context.Context, before, courier *trackingv1alpha1.Courier) (bool, error) {
 	if equality.Semantic.DeepEqual(before.Status, courier.Status) {
-		return ctrl.Result{}, nil
+		return false, nil
 	}
-	logf.FromContext(ctx).Info("courier credentials checked", "ready", ready, "reason", reason)
-	return ctrl.Result{}, r.Status().Patch(ctx, courier, client.MergeFrom(before))
+	if err := r.Status().Patch(ctx, courier, client.MergeFrom(before)); err != nil {
+		return false, fmt.Errorf("patching the Courier's status: %w", err)
+	}
+	return true, nil
 }
 
 // couriersForSecret returns the Couriers whose status a Secret affects:
@@ -109,10 +166,21 @@ func (r *CourierReconciler) couriersForSecret(ctx context.Context, secret *corev
 // couriersSharingToken maps a Courier to the others whose Secrets hold the
 // same token: a Courier that starts or stops naming a Secret changes
 // whether they share it.
+//
+// A Courier whose Secret is missing shares no token; any other read error
+// is logged, since a map function cannot return one: the Courier's own
+// reconcile still runs, and reports the error on it.
 func (r *CourierReconciler) couriersSharingToken(ctx context.Context, obj client.Object) []reconcile.Request {
-	courier := obj.(*trackingv1alpha1.Courier)
+	courier, ok := obj.(*trackingv1alpha1.Courier)
+	if !ok {
+		return nil
+	}
 	secret := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: courier.Namespace, Name: courier.Spec.SecretRef.Name}, secret); err != nil {
+	key := client.ObjectKey{Namespace: courier.Namespace, Name: courier.Spec.SecretRef.Name}
+	if err := r.Get(ctx, key, secret); err != nil {
+		if !apierrors.IsNotFound(err) {
+			logf.FromContext(ctx).Error(err, "reading the Secret of a Courier to find the Couriers sharing its token", "secret", key)
+		}
 		return nil
 	}
 	return r.couriersForSecret(ctx, secret)
@@ -147,6 +215,9 @@ func (r *CourierReconciler) secretHandler() handler.EventHandler {
 // SetupWithManager registers the reconciler. courierauth.IndexFields must
 // have been called on the same manager.
 func (r *CourierReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Recorder == nil {
+		r.Recorder = mgr.GetEventRecorder("courier-controller")
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&trackingv1alpha1.Courier{}).
 		Watches(&corev1.Secret{}, r.secretHandler()).

@@ -22,6 +22,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
@@ -30,11 +32,26 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/courierauth"
 )
+
+// forbiddenClient is a client of a user the API server authenticates but
+// grants nothing: every request it makes is refused with Forbidden.
+func forbiddenClient() client.Client {
+	GinkgoHelper()
+	user, err := testEnv.ControlPlane.AddUser(envtest.User{Name: "no-rights"}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	c, err := client.New(user.Config(), client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	return c
+}
+
+// courierManager is the manager startCourierManager runs.
+var courierManager ctrl.Manager
 
 // startCourierManager runs a manager with the CourierReconciler, caching
 // Secrets by label only, as cmd/main.go does.
@@ -48,6 +65,7 @@ func startCourierManager() {
 		Cache:                  cache.Options{ByObject: courierauth.CacheByObject()},
 	})
 	Expect(err).NotTo(HaveOccurred())
+	courierManager = mgr
 	Expect(courierauth.IndexFields(ctx, mgr.GetFieldIndexer())).To(Succeed())
 	Expect((&CourierReconciler{
 		Client: mgr.GetClient(),
@@ -131,7 +149,8 @@ var _ = Describe("Courier credentials", Ordered, func() {
 			metav1.ConditionTrue, trackingv1alpha1.ReasonCredentialsValid, `token in Secret "acme-token" is usable`),
 		Entry("no Secret", nil,
 			metav1.ConditionFalse, trackingv1alpha1.ReasonSecretNotFound, `Secret "acme-token" not found among Secrets labelled`),
-		Entry("a Secret without the label (the operator cannot see it)", courierSecret("", "acme-token", "an-unlabelled-token-of-20-bytes", false),
+		Entry("a Secret without the label (the operator cannot see it)",
+			courierSecret("", "acme-token", "an-unlabelled-token-of-20-bytes", false),
 			metav1.ConditionFalse, trackingv1alpha1.ReasonSecretNotFound, "tracking.parcelops.io/courier-credentials=true"),
 		Entry("a Secret without a token", courierSecret("", "acme-token", "", true),
 			metav1.ConditionFalse, trackingv1alpha1.ReasonTokenMissing, `has no "token" key`),
@@ -160,5 +179,45 @@ var _ = Describe("Courier credentials", Ordered, func() {
 		Expect(k8sClient.Update(ctx, other)).To(Succeed())
 		Eventually(func() string { return readiness(c).Reason }).Should(Equal(trackingv1alpha1.ReasonCredentialsValid))
 		Eventually(func() string { return readiness(otherCourier).Reason }).Should(Equal(trackingv1alpha1.ReasonCredentialsValid))
+	})
+	It("surfaces an error reading the Courier rather than taking it for a deleted one", func() {
+		c := newCourierObject(ns, "acme", "acme-token")
+		Expect(k8sClient.Create(ctx, c)).To(Succeed())
+		r := &CourierReconciler{
+			Client:   forbiddenClient(),
+			Recorder: courierManager.GetEventRecorder("courier-controller-test"),
+			Auth:     &courierauth.Authenticator{Reader: k8sClient},
+			Clock:    clock.RealClock{},
+		}
+		_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(c)})
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "got %v", err)
+	})
+
+	It("records a Warning Event when a step fails", func() {
+		c := newCourierObject(ns, "acme", "acme-token")
+		Expect(k8sClient.Create(ctx, c)).To(Succeed())
+		r := &CourierReconciler{
+			Client:   k8sClient,
+			Recorder: courierManager.GetEventRecorder("courier-controller-test"),
+			// The Secret is read by a user the API server refuses.
+			Auth:  &courierauth.Authenticator{Reader: forbiddenClient()},
+			Clock: clock.RealClock{},
+		}
+		_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(c)})
+		Expect(err).To(MatchError(ContainSubstring(`checking the credentials in Secret "acme-token"`)))
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "got %v", err)
+		Eventually(func(g Gomega) {
+			list := &eventsv1.EventList{}
+			g.Expect(k8sClient.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+			var warnings []eventsv1.Event
+			for _, e := range list.Items {
+				if e.Regarding.Kind == "Courier" && e.Regarding.Name == c.Name && e.Type == corev1.EventTypeWarning {
+					warnings = append(warnings, e)
+				}
+			}
+			g.Expect(warnings).To(ConsistOf(And(
+				HaveField("Reason", trackingv1alpha1.EventReconcileFailed),
+				HaveField("Note", ContainSubstring("forbidden")))))
+		}).Should(Succeed())
 	})
 })

@@ -22,11 +22,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
-	"unique"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -40,7 +38,6 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -50,23 +47,11 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/podstore"
-)
-
-// PODRetention says what happens to a parcel's stored proof-of-delivery
-// files when the Parcel is deleted.
-type PODRetention string
-
-const (
-	// PODRetentionRetain keeps the files: a proof of delivery is a legal
-	// record that outlives the tracking object.
-	PODRetentionRetain PODRetention = "Retain"
-	// PODRetentionDelete removes the files before the Parcel goes, through a
-	// finalizer.
-	PODRetentionDelete PODRetention = "Delete"
+	"github.com/parcelops/parcel-operator/internal/retention"
 )
 
 // PODCleanupFinalizer holds a Parcel until its stored proof-of-delivery
-// files are deleted; set only with PODRetentionDelete.
+// files are deleted; set only with --pod-files-on-delete=Delete.
 const PODCleanupFinalizer = "tracking.parcelops.io/pod-cleanup"
 
 // Retry pacing for transient failures (object store or API server
@@ -106,8 +91,8 @@ type ParcelReconciler struct {
 	Store *podstore.Store
 	// Transitions is the graph the fold enforces.
 	Transitions *trackingv1alpha1.TransitionGraph
-	// Retention decides the fate of stored files when a Parcel is deleted.
-	Retention PODRetention
+	// OnDelete decides the fate of stored files when a Parcel is deleted.
+	OnDelete retention.OnDelete
 	// Clock stamps condition transitions and storage times.
 	Clock clock.PassiveClock
 
@@ -296,7 +281,8 @@ func (r *ParcelReconciler) reconcileProofOfDelivery(ctx context.Context, before,
 		r.setCondition(parcel, trackingv1alpha1.ConditionProofOfDeliveryStored, metav1.ConditionFalse, failureReason, message)
 		// The same failure on a later pass is not news: warn only when the
 		// message differs from the one the status already carries.
-		if old := meta.FindStatusCondition(before.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored); old == nil || old.Message != message {
+		old := meta.FindStatusCondition(before.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)
+		if old == nil || old.Message != message {
 			r.Recorder.Eventf(parcel, nil, corev1.EventTypeWarning, trackingv1alpha1.EventProofOfDeliveryFailed, actionReconcile,
 				"%s", strings.Join(failures, "; "))
 		}
@@ -314,7 +300,8 @@ func (r *ParcelReconciler) reconcileProofOfDelivery(ctx context.Context, before,
 }
 
 // movePOD moves one staged file and counts the outcome.
-func (r *ParcelReconciler) movePOD(ctx context.Context, parcel *trackingv1alpha1.Parcel, e *trackingv1alpha1.TrackingEvent) (trackingv1alpha1.StoredProofOfDelivery, error) {
+func (r *ParcelReconciler) movePOD(ctx context.Context, parcel *trackingv1alpha1.Parcel,
+	e *trackingv1alpha1.TrackingEvent) (trackingv1alpha1.StoredProofOfDelivery, error) {
 	start := r.Clock.Now()
 	s, err := r.Store.Move(ctx, podstore.MoveRequest{
 		Namespace: parcel.Namespace,
@@ -375,7 +362,8 @@ func summarize(fold trackingv1alpha1.FoldResult) string {
 
 // setCondition sets a condition stamped with the parcel's generation; its
 // transition time moves only when its status flips.
-func (r *ParcelReconciler) setCondition(parcel *trackingv1alpha1.Parcel, conditionType string, status metav1.ConditionStatus, reason, message string) {
+func (r *ParcelReconciler) setCondition(parcel *trackingv1alpha1.Parcel, conditionType string, status metav1.ConditionStatus,
+	reason, message string) {
 	meta.SetStatusCondition(&parcel.Status.Conditions, metav1.Condition{
 		Type:               conditionType,
 		Status:             status,
@@ -389,7 +377,7 @@ func (r *ParcelReconciler) setCondition(parcel *trackingv1alpha1.Parcel, conditi
 // reconcileFinalizer adds the cleanup finalizer when stored files are to be
 // deleted with their Parcel, and removes it when the retention changed back.
 func (r *ParcelReconciler) reconcileFinalizer(ctx context.Context, parcel *trackingv1alpha1.Parcel) error {
-	want := r.Retention == PODRetentionDelete
+	want := r.OnDelete == retention.DeletePODFiles
 	if want == controllerutil.ContainsFinalizer(parcel, PODCleanupFinalizer) {
 		return nil
 	}
@@ -403,7 +391,7 @@ func (r *ParcelReconciler) reconcileFinalizer(ctx context.Context, parcel *track
 }
 
 // reconcileDelete removes a deleted parcel's stored files, unless it was
-// archived (--delivered-retention), then lets it go.
+// archived (--archive-after), then lets it go.
 func (r *ParcelReconciler) reconcileDelete(ctx context.Context, parcel *trackingv1alpha1.Parcel) error {
 	if !controllerutil.ContainsFinalizer(parcel, PODCleanupFinalizer) {
 		return nil
@@ -515,43 +503,4 @@ func (r *ParcelReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentRecon
 		}).
 		Named("parcel").
 		Complete(r)
-}
-
-// TransformParcelForCache trims a Parcel before the manager's cache keeps
-// it, without changing any value: managedFields go (nothing reads them),
-// the strings thousands of Parcels repeat (namespace, statuses, sources,
-// verdicts, condition types, reasons and messages) are shared instead of
-// held once per object, and lists are cut to their length (JSON decoding
-// leaves spare capacity, e.g. four conditions' room for one). Other objects
-// only lose their managedFields.
-func TransformParcelForCache(obj any) (any, error) {
-	p, ok := obj.(*trackingv1alpha1.Parcel)
-	if !ok {
-		return cache.TransformStripManagedFields()(obj)
-	}
-	p.ManagedFields = nil
-	p.Namespace = unique.Make(p.Namespace).Value()
-	p.Spec.Events = slices.Clone(p.Spec.Events)
-	for i := range p.Spec.Events {
-		e := &p.Spec.Events[i]
-		e.Status = unique.Make(e.Status).Value()
-		e.Source = unique.Make(e.Source).Value()
-	}
-	p.Status.Phase = unique.Make(p.Status.Phase).Value()
-	p.Status.History = slices.Clone(p.Status.History)
-	for i := range p.Status.History {
-		v := &p.Status.History[i]
-		v.Result = unique.Make(v.Result).Value()
-		v.Reason = unique.Make(v.Reason).Value()
-	}
-	p.Status.ProofOfDelivery = slices.Clone(p.Status.ProofOfDelivery)
-	p.Status.Conditions = slices.Clone(p.Status.Conditions)
-	for i := range p.Status.Conditions {
-		c := &p.Status.Conditions[i]
-		c.Type = unique.Make(c.Type).Value()
-		c.Status = unique.Make(c.Status).Value()
-		c.Reason = unique.Make(c.Reason).Value()
-		c.Message = unique.Make(c.Message).Value()
-	}
-	return p, nil
 }

@@ -43,9 +43,17 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/internal/retention"
 )
 
 const articleID = "ARP1000052447"
+
+// deliveredID is the id of the delivery event the specs append, at minute
+// deliveredMinute of the parcel's life.
+const (
+	deliveredID     = "delivered"
+	deliveredMinute = 90
+)
 
 var base = time.Date(2025, 10, 8, 7, 0, 0, 0, time.UTC)
 
@@ -56,6 +64,16 @@ func ev(id string, s trackingv1alpha1.TrackingStatus, minute int) trackingv1alph
 		Time:   metav1.NewTime(base.Add(time.Duration(minute) * time.Minute)),
 		Source: "acme",
 	}
+}
+
+// toDeliveryHistory is the history the fold makes of toDelivery.
+func toDeliveryHistory() []string {
+	return []string{"received:Applied", "loaded:Applied", "in-transit:Applied"}
+}
+
+// toDeliveryNotes are the notes of the Events toDelivery's transitions record.
+var toDeliveryNotes = [...]string{
+	"Not Scanned -> Received in Depot", "Received in Depot -> Loaded by Driver", "Loaded by Driver -> In Transit",
 }
 
 // toDelivery is a parcel's life up to the last scan before delivery.
@@ -122,7 +140,7 @@ func reconciledUntil(p *trackingv1alpha1.Parcel, check func(g Gomega, p *trackin
 
 // history returns "id:result" for each verdict.
 func history(p *trackingv1alpha1.Parcel) []string {
-	var out []string
+	out := make([]string, 0, len(p.Status.History))
 	for _, v := range p.Status.History {
 		out = append(out, v.ID+":"+string(v.Result))
 	}
@@ -188,9 +206,9 @@ func pdf(size int) []byte {
 
 // stage puts a file in the staging area as the webhook does and returns
 // the upload an event carries.
-func (h *harness) stage(ns, eventID string, content []byte) *trackingv1alpha1.ProofOfDeliveryUpload {
+func (h *harness) stage(ns string, content []byte) *trackingv1alpha1.ProofOfDeliveryUpload {
 	GinkgoHelper()
-	s, err := h.store.Stage(ctx, ns, eventID, bytes.NewReader(content), 10<<20)
+	s, err := h.store.Stage(ctx, ns, deliveredID, bytes.NewReader(content), 10<<20)
 	Expect(err).NotTo(HaveOccurred())
 	return &trackingv1alpha1.ProofOfDeliveryUpload{
 		StagingKey: s.Key, SHA256: s.SHA256, Size: s.Size, ContentType: s.ContentType, Filename: "pod.pdf",
@@ -204,8 +222,8 @@ func (h *harness) exists(key string) bool {
 	return ok
 }
 
-func delivered(id string, minute int, upload *trackingv1alpha1.ProofOfDeliveryUpload) trackingv1alpha1.TrackingEvent {
-	e := ev(id, trackingv1alpha1.StatusDelivered, minute)
+func delivered(id string, upload *trackingv1alpha1.ProofOfDeliveryUpload) trackingv1alpha1.TrackingEvent {
+	e := ev(id, trackingv1alpha1.StatusDelivered, deliveredMinute)
 	e.Remarks = "Delivered successfully"
 	e.ProofOfDelivery = upload
 	return e
@@ -220,19 +238,19 @@ var _ = BeforeEach(func() {
 var _ = Describe("Folding events into status", Ordered, func() {
 	var h *harness
 	BeforeAll(func() {
-		h = startManager("fold", "file://"+GinkgoT().TempDir(), PODRetentionRetain)
+		h = startManager("fold", "file://"+GinkgoT().TempDir(), retention.RetainPODFiles)
 	})
 
 	It("applies events reported out of order in event-time order", func() {
 		events := toDelivery()
 		p := reconciled(h.createParcel(events[2], events[0], events[1]))
 		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusInTransit))
-		Expect(history(p)).To(Equal([]string{"received:Applied", "loaded:Applied", "in-transit:Applied"}))
+		Expect(history(p)).To(Equal(toDeliveryHistory()))
 		Expect(p.Status.LastEventTime.Time).To(BeTemporally("==", events[2].Time.Time))
 		Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
 		Expect(condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeNil())
 		Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(Equal([]string{
-			"Not Scanned -> Received in Depot", "Received in Depot -> Loaded by Driver", "Loaded by Driver -> In Transit",
+			toDeliveryNotes[0], toDeliveryNotes[1], toDeliveryNotes[2],
 		}))
 		Expect(kstatus(p)).To(Equal(status.CurrentStatus))
 	})
@@ -246,7 +264,7 @@ var _ = Describe("Folding events into status", Ordered, func() {
 		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusReceivedInDepot))
 		Expect(p.Status.LastEventTime.Time).To(BeTemporally("==", base.Add(10*time.Minute)))
 		Consistently(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).
-			Should(Equal([]string{"Not Scanned -> Received in Depot"}))
+			Should(Equal([]string{toDeliveryNotes[0]}))
 	})
 
 	It("rejects a transition, then applies it once the missing scans arrive", func() {
@@ -264,14 +282,14 @@ var _ = Describe("Folding events into status", Ordered, func() {
 		appendEvents(p, events[0], events[1])
 		p = reconciled(p)
 		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusInTransit))
-		Expect(history(p)).To(Equal([]string{"received:Applied", "loaded:Applied", "in-transit:Applied"}))
+		Expect(history(p)).To(Equal(toDeliveryHistory()))
 		Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(Equal([]string{
-			"Not Scanned -> Received in Depot", "Received in Depot -> Loaded by Driver", "Loaded by Driver -> In Transit",
+			toDeliveryNotes[0], toDeliveryNotes[1], toDeliveryNotes[2],
 		}))
 	})
 
 	It("keeps a terminal status unless a person forces a correction", func() {
-		p := h.createParcel(append(toDelivery(), delivered("delivered", 90, nil))...)
+		p := h.createParcel(append(toDelivery(), delivered(deliveredID, nil))...)
 		appendEvents(p, ev("late-scan", trackingv1alpha1.StatusInTransit, 100))
 		p = reconciled(p)
 		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
@@ -308,23 +326,23 @@ var _ = Describe("Storing proof of delivery", func() {
 	for _, b := range backends {
 		Context("in a "+b.name+" bucket", Ordered, func() {
 			var h *harness
-			BeforeAll(func() { h = startManager(b.name, b.bucketURL(), PODRetentionRetain) })
+			BeforeAll(func() { h = startManager(b.name, b.bucketURL(), retention.RetainPODFiles) })
 
 			It("follows a parcel through every seed status to Delivered and stores its POD", func() {
 				p := reconciled(h.createParcel(toDelivery()...))
 				content := pdf(100 << 10)
-				upload := h.stage(p.Namespace, "delivered", content)
-				appendEvents(p, delivered("delivered", 90, upload))
+				upload := h.stage(p.Namespace, content)
+				appendEvents(p, delivered(deliveredID, upload))
 
-				finalKey := podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF)
+				finalKey := podstore.FinalKey(p.Namespace, p.Name, deliveredID, trackingv1alpha1.ContentTypePDF)
 				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
 				})
 				Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
-				Expect(history(p)).To(Equal([]string{"received:Applied", "loaded:Applied", "in-transit:Applied", "delivered:Applied"}))
+				Expect(history(p)).To(Equal(append(toDeliveryHistory(), "delivered:Applied")))
 				Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
 				stored := p.Status.ProofOfDelivery[0]
-				Expect(stored.EventID).To(Equal("delivered"))
+				Expect(stored.EventID).To(Equal(deliveredID))
 				Expect(stored.URL).To(Equal(h.store.ObjectURL(finalKey)))
 				Expect(stored.SHA256).To(Equal(upload.SHA256))
 				Expect(stored.Size).To(Equal(int64(len(content))))
@@ -338,8 +356,8 @@ var _ = Describe("Storing proof of delivery", func() {
 				Expect(h.exists(upload.StagingKey)).To(BeFalse())
 
 				Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(Equal([]string{
-					"Not Scanned -> Received in Depot", "Received in Depot -> Loaded by Driver",
-					"Loaded by Driver -> In Transit", "In Transit -> Delivered",
+					toDeliveryNotes[0], toDeliveryNotes[1],
+					toDeliveryNotes[2], "In Transit -> Delivered",
 				}))
 				Eventually(func() []string { return notes(p, trackingv1alpha1.EventProofOfDeliveryStored) }).Should(Equal([]string{
 					"event delivered: 102409 bytes stored at " + stored.URL,
@@ -354,9 +372,9 @@ var _ = Describe("Storing proof of delivery", func() {
 
 			It("never stores a file whose digest differs from the one recorded, and does not retry it", func() {
 				p := reconciled(h.createParcel(toDelivery()...))
-				upload := h.stage(p.Namespace, "delivered", pdf(4096))
+				upload := h.stage(p.Namespace, pdf(4096))
 				upload.SHA256 = strings.Repeat("0", 64)
-				appendEvents(p, delivered("delivered", 90, upload))
+				appendEvents(p, delivered(deliveredID, upload))
 
 				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					c := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)
@@ -370,7 +388,7 @@ var _ = Describe("Storing proof of delivery", func() {
 				Expect(meta.IsStatusConditionFalse(p.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
 				Expect(kstatus(p)).To(Equal(status.FailedStatus))
 				Expect(h.exists(upload.StagingKey)).To(BeTrue(), "kept for inspection")
-				Expect(h.exists(podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF))).To(BeFalse())
+				Expect(h.exists(podstore.FinalKey(p.Namespace, p.Name, deliveredID, trackingv1alpha1.ContentTypePDF))).To(BeFalse())
 				Eventually(func() []string { return notes(p, trackingv1alpha1.EventProofOfDeliveryFailed) }).Should(HaveLen(1))
 
 				failures := testutil.ToFloat64(podMoves.WithLabelValues(moveVerificationFailed))
@@ -381,19 +399,19 @@ var _ = Describe("Storing proof of delivery", func() {
 			It("converges after a crash between writing the final object and deleting the staged one", func() {
 				p := reconciled(h.createParcel(toDelivery()...))
 				content := pdf(8192)
-				upload := h.stage(p.Namespace, "delivered", content)
+				upload := h.stage(p.Namespace, content)
 				// The final object written, the staged one still there: what a
 				// crash in the middle of Move leaves. (Another upload of the
 				// same file is moved to get there.)
-				twin := h.stage(p.Namespace, "delivered", content)
+				twin := h.stage(p.Namespace, content)
 				_, err := h.store.Move(ctx, podstore.MoveRequest{
-					Namespace: p.Namespace, Parcel: p.Name, ArticleID: articleID, EventID: "delivered", Upload: *twin,
+					Namespace: p.Namespace, Parcel: p.Name, ArticleID: articleID, EventID: deliveredID, Upload: *twin,
 				})
 				Expect(err).NotTo(HaveOccurred())
 				Expect(h.exists(upload.StagingKey)).To(BeTrue())
 
-				appendEvents(p, delivered("delivered", 90, upload))
-				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
+				appendEvents(p, delivered(deliveredID, upload))
+				reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeTrue())
 				})
 				Expect(h.exists(upload.StagingKey)).To(BeFalse())
@@ -402,24 +420,24 @@ var _ = Describe("Storing proof of delivery", func() {
 
 			It("treats a file already moved as stored when its staged copy is gone", func() {
 				p := reconciled(h.createParcel(toDelivery()...))
-				upload := h.stage(p.Namespace, "delivered", pdf(8192))
+				upload := h.stage(p.Namespace, pdf(8192))
 				_, err := h.store.Move(ctx, podstore.MoveRequest{
-					Namespace: p.Namespace, Parcel: p.Name, ArticleID: articleID, EventID: "delivered", Upload: *upload,
+					Namespace: p.Namespace, Parcel: p.Name, ArticleID: articleID, EventID: deliveredID, Upload: *upload,
 				})
 				Expect(err).NotTo(HaveOccurred())
 				Expect(h.exists(upload.StagingKey)).To(BeFalse())
 
-				appendEvents(p, delivered("delivered", 90, upload))
-				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
+				appendEvents(p, delivered(deliveredID, upload))
+				reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeTrue())
 				})
 			})
 
 			It("reports a staged file that vanished before it was stored", func() {
 				p := reconciled(h.createParcel(toDelivery()...))
-				upload := h.stage(p.Namespace, "delivered", pdf(1024))
+				upload := h.stage(p.Namespace, pdf(1024))
 				upload.StagingKey = podstore.StagingKey(p.Namespace, "never-staged", podstore.NewUploadID())
-				appendEvents(p, delivered("never-staged", 90, upload))
+				appendEvents(p, delivered("never-staged", upload))
 				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					c := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)
 					g.Expect(c).NotTo(BeNil())
@@ -430,7 +448,7 @@ var _ = Describe("Storing proof of delivery", func() {
 
 			It("keeps stored files when the Parcel is deleted", func() {
 				p := reconciled(h.createParcel(toDelivery()...))
-				appendEvents(p, delivered("delivered", 90, h.stage(p.Namespace, "delivered", pdf(2048))))
+				appendEvents(p, delivered(deliveredID, h.stage(p.Namespace, pdf(2048))))
 				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					g.Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
 				})
@@ -440,24 +458,24 @@ var _ = Describe("Storing proof of delivery", func() {
 				Eventually(func() bool {
 					return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), &trackingv1alpha1.Parcel{}))
 				}).Should(BeTrue())
-				Expect(h.exists(podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF))).To(BeTrue())
+				Expect(h.exists(podstore.FinalKey(p.Namespace, p.Name, deliveredID, trackingv1alpha1.ContentTypePDF))).To(BeTrue())
 			})
 		})
 	}
 })
 
-var _ = Describe("With --pod-retention=Delete", Ordered, func() {
+var _ = Describe("With --pod-files-on-delete=Delete", Ordered, func() {
 	var h *harness
-	BeforeAll(func() { h = startManager("retention-delete", s3Server.BucketURL(podBucket), PODRetentionDelete) })
+	BeforeAll(func() { h = startManager("retention-delete", s3Server.BucketURL(podBucket), retention.DeletePODFiles) })
 
 	It("deletes a parcel's stored files before the Parcel goes", func() {
 		p := reconciled(h.createParcel(toDelivery()...))
-		appendEvents(p, delivered("delivered", 90, h.stage(p.Namespace, "delivered", pdf(2048))))
+		appendEvents(p, delivered(deliveredID, h.stage(p.Namespace, pdf(2048))))
 		p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 			g.Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
 		})
 		Expect(controllerutil.ContainsFinalizer(p, PODCleanupFinalizer)).To(BeTrue())
-		finalKey := podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF)
+		finalKey := podstore.FinalKey(p.Namespace, p.Name, deliveredID, trackingv1alpha1.ContentTypePDF)
 		Expect(h.exists(finalKey)).To(BeTrue())
 
 		Expect(k8sClient.Delete(ctx, p)).To(Succeed())
@@ -471,11 +489,11 @@ var _ = Describe("With --pod-retention=Delete", Ordered, func() {
 
 var _ = Describe("When the object store is down", Ordered, func() {
 	var h *harness
-	BeforeAll(func() { h = startManager("s3-outage", s3Server.BucketURL(podBucket), PODRetentionRetain) })
+	BeforeAll(func() { h = startManager("s3-outage", s3Server.BucketURL(podBucket), retention.RetainPODFiles) })
 
 	It("reports the outage, retries with backoff, and stores the file once the store is back", func() {
 		p := reconciled(h.createParcel(toDelivery()...))
-		upload := h.stage(p.Namespace, "delivered", pdf(4096))
+		upload := h.stage(p.Namespace, pdf(4096))
 
 		Expect(s3Server.Stop()).To(Succeed())
 		restarted := false
@@ -485,7 +503,7 @@ var _ = Describe("When the object store is down", Ordered, func() {
 			}
 			return s3Server.Restart()
 		})
-		appendEvents(p, delivered("delivered", 90, upload))
+		appendEvents(p, delivered(deliveredID, upload))
 		p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 			c := condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)
 			g.Expect(c).NotTo(BeNil())
@@ -505,6 +523,6 @@ var _ = Describe("When the object store is down", Ordered, func() {
 		Expect(condition(p, trackingv1alpha1.ConditionReconciling)).To(BeNil())
 		Expect(kstatus(p)).To(Equal(status.CurrentStatus))
 		Expect(h.exists(upload.StagingKey)).To(BeFalse())
-		Expect(h.exists(podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF))).To(BeTrue())
+		Expect(h.exists(podstore.FinalKey(p.Namespace, p.Name, deliveredID, trackingv1alpha1.ContentTypePDF))).To(BeTrue())
 	})
 })

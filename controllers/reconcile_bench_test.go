@@ -37,6 +37,7 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/internal/retention"
 	"github.com/parcelops/parcel-operator/internal/testenv"
 )
 
@@ -102,7 +103,7 @@ func BenchmarkReconcilePass(b *testing.B) {
 		Recorder:    broadcaster.NewRecorder(benchScheme, "bench"),
 		Store:       store,
 		Transitions: trackingv1alpha1.DefaultTransitions,
-		Retention:   PODRetentionRetain,
+		OnDelete:    retention.RetainPODFiles,
 		Clock:       clock.RealClock{},
 	}
 

@@ -20,8 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,65 +40,33 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/internal/retention"
 )
 
-// MinRetention is the shortest --delivered-retention accepted: a slip of the
-// unit ("30s" or "30m" for "30d") must not empty a cluster of its delivered
-// parcels.
-const MinRetention = time.Hour
-
 // retentionConcurrency bounds the parcels archived at once. Turning the
-// retention on for a cluster full of old parcels then archives them at a
+// --archive-after on for a cluster full of old parcels then archives them at a
 // pace the API server and the bucket barely notice.
 const retentionConcurrency = 2
 
 // actionArchive is the action of the retention controller's Events.
 const actionArchive = "Archive"
 
-// ParseRetention parses a --delivered-retention value: "0" (off), a Go
-// duration ("720h"), or a number of days with an optional Go duration after
-// it ("30d", "1d12h"). Anything other than 0 must be at least MinRetention.
-func ParseRetention(value string) (time.Duration, error) {
-	if value == "" || value == "0" {
-		return 0, nil
-	}
-	var d time.Duration
-	rest := value
-	if days, after, ok := strings.Cut(value, "d"); ok {
-		n, err := strconv.ParseUint(days, 10, 16)
-		if err != nil {
-			return 0, fmt.Errorf("retention %q: want a whole number of days before \"d\"", value)
-		}
-		d, rest = time.Duration(n)*24*time.Hour, after
-	}
-	if rest != "" {
-		more, err := time.ParseDuration(rest)
-		if err != nil {
-			return 0, fmt.Errorf("retention %q: %w", value, err)
-		}
-		d += more
-	}
-	if d < MinRetention {
-		return 0, fmt.Errorf("retention %q: want 0 (off) or at least %s", value, MinRetention)
-	}
-	return d, nil
-}
-
-// ArchiveDue returns when a Parcel falls due for archiving under the given
-// retention, and false when it is not eligible at all: retention off, a
+// ArchiveDue returns when a Parcel falls due for archiving archiveAfter
+// after it was last heard of, and false when it is not eligible at all:
+// archiving off, a
 // status not yet computed from the current spec, Ready not True (a proof of
 // delivery still to store, or stalled for a person), or a phase that is not
 // terminal.
 //
-// The retention counts from the latest of the parcel's lastEventTime (the
+// archiveAfter counts from the latest of the parcel's lastEventTime (the
 // time the courier reported for its terminal scan, or for a later re-scan
 // of it), the last time the operator received an event for it (receivedAt)
 // and its creation. With scans reported as they happen, that is the time of
 // the terminal scan; a parcel imported late, or that keeps receiving scans,
-// still stays for the full retention after the operator last heard of it.
-func ArchiveDue(parcel *trackingv1alpha1.Parcel, retention time.Duration, graph *trackingv1alpha1.TransitionGraph) (time.Time, bool) {
+// still stays for the full archiveAfter after the operator last heard of it.
+func ArchiveDue(parcel *trackingv1alpha1.Parcel, archiveAfter time.Duration, graph *trackingv1alpha1.TransitionGraph) (time.Time, bool) {
 	phase := parcel.Status.Phase
-	if retention <= 0 || parcel.Status.ObservedGeneration != parcel.Generation ||
+	if archiveAfter <= 0 || parcel.Status.ObservedGeneration != parcel.Generation ||
 		!phase.IsValid() || !graph.IsTerminal(phase) ||
 		!meta.IsStatusConditionTrue(parcel.Status.Conditions, trackingv1alpha1.ConditionReady) {
 		return time.Time{}, false
@@ -114,11 +80,11 @@ func ArchiveDue(parcel *trackingv1alpha1.Parcel, retention time.Duration, graph 
 			from = e.ReceivedAt.Time
 		}
 	}
-	return from.Add(retention), true
+	return from.Add(archiveAfter), true
 }
 
 // RetentionReconciler archives terminal Parcels (Delivered, Returned to
-// Sender) once their retention has passed: it writes each to the bucket as
+// Sender) once --archive-after has passed: it writes each to the bucket as
 // one JSON document, reads it back verified, and only then deletes the
 // Parcel, on condition that it is still the state archived. A cluster then
 // holds only live parcels; docs/archive.md describes the archive.
@@ -130,8 +96,8 @@ type RetentionReconciler struct {
 	Store *podstore.Store
 	// Transitions says which phases are terminal.
 	Transitions *trackingv1alpha1.TransitionGraph
-	// Retention is how long a terminal parcel stays; see ArchiveDue.
-	Retention time.Duration
+	// ArchiveAfter is how long a terminal parcel stays; see ArchiveDue.
+	ArchiveAfter time.Duration
 	// Clock decides what is due, and stamps archives.
 	Clock clock.PassiveClock
 }
@@ -157,7 +123,7 @@ func (r *RetentionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		}
 	}()
 
-	due, eligible := ArchiveDue(parcel, r.Retention, r.Transitions)
+	due, eligible := ArchiveDue(parcel, r.ArchiveAfter, r.Transitions)
 	wait := due.Sub(r.Clock.Now())
 	if !eligible || wait > 0 {
 		if err := r.reconcileUnmark(ctx, parcel); err != nil {
@@ -222,7 +188,7 @@ func (r *RetentionReconciler) deleteArchived(ctx context.Context, parcel *tracki
 
 // reconcileUnmark removes an ArchivedAnnotation left by a pass whose delete
 // was refused, once the parcel is no longer due (a correction moved it out
-// of its terminal status, or a new scan restarted its retention): the mark
+// of its terminal status, or a new scan restarted its wait): the mark
 // lives only between an archive and the delete.
 func (r *RetentionReconciler) reconcileUnmark(ctx context.Context, parcel *trackingv1alpha1.Parcel) error {
 	if _, marked := parcel.Annotations[trackingv1alpha1.ArchivedAnnotation]; !marked {
@@ -285,8 +251,8 @@ func (r *RetentionReconciler) predicates() predicate.Funcs {
 // SetupWithManager registers the reconciler. Unlike the Parcel reconciler
 // it watches status changes too: the phase and Ready live there.
 func (r *RetentionReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.Retention < MinRetention {
-		return errors.New("the retention controller needs a retention of at least " + MinRetention.String())
+	if r.ArchiveAfter < retention.MinArchiveAfter {
+		return errors.New("the retention controller needs an ArchiveAfter of at least " + retention.MinArchiveAfter.String())
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&trackingv1alpha1.Parcel{}, builder.WithPredicates(r.predicates())).

@@ -37,43 +37,11 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/internal/retention"
 )
 
-var _ = Describe("ParseRetention", func() {
-	DescribeTable("reads days, Go durations and 0",
-		func(value string, want time.Duration) {
-			got, err := ParseRetention(value)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(got).To(Equal(want))
-		},
-		Entry("0 is off", "0", time.Duration(0)),
-		Entry("empty is off", "", time.Duration(0)),
-		Entry("days", "30d", 30*24*time.Hour),
-		Entry("hours", "720h", 720*time.Hour),
-		Entry("days and hours", "1d12h", 36*time.Hour),
-		Entry("exactly the minimum", "1h", time.Hour),
-		Entry("many days", "3650d", 3650*24*time.Hour),
-	)
-
-	DescribeTable("refuses what it cannot read, and anything below an hour",
-		func(value, want string) {
-			_, err := ParseRetention(value)
-			Expect(err).To(MatchError(ContainSubstring(want)))
-		},
-		Entry("seconds, a slip for days", "30s", "want 0 (off) or at least 1h0m0s"),
-		Entry("minutes", "59m", "want 0 (off) or at least 1h0m0s"),
-		Entry("negative", "-1h", "want 0 (off) or at least 1h0m0s"),
-		Entry("zero days", "0d", "want 0 (off) or at least 1h0m0s"),
-		Entry("fractional days", "1.5d", "a whole number of days"),
-		Entry("a bare d", "d", "a whole number of days"),
-		Entry("a space", "30 d", "a whole number of days"),
-		Entry("no unit", "30", "missing unit"),
-		Entry("a word", "forever", "invalid duration"),
-	)
-})
-
 var _ = Describe("ArchiveDue", func() {
-	const retention = 30 * 24 * time.Hour
+	const archiveAfter = 30 * 24 * time.Hour
 	created := time.Date(2025, 10, 8, 7, 0, 0, 0, time.UTC)
 	scanned := created.Add(3 * time.Hour)
 
@@ -96,19 +64,19 @@ var _ = Describe("ArchiveDue", func() {
 		}
 	}
 
-	DescribeTable("counts the retention from the latest of the terminal scan, the last event received and creation",
+	DescribeTable("counts archiveAfter from the latest of the terminal scan, the last event received and creation",
 		func(p *trackingv1alpha1.Parcel, want time.Time) {
-			got, ok := ArchiveDue(p, retention, trackingv1alpha1.DefaultTransitions)
+			got, ok := ArchiveDue(p, archiveAfter, trackingv1alpha1.DefaultTransitions)
 			Expect(ok).To(BeTrue())
 			Expect(got).To(Equal(want))
 		},
-		Entry("Delivered: from the delivery scan", terminal(trackingv1alpha1.StatusDelivered), scanned.Add(retention)),
-		Entry("Returned to Sender: from the return scan", terminal(trackingv1alpha1.StatusReturnToSender), scanned.Add(retention)),
+		Entry("Delivered: from the delivery scan", terminal(trackingv1alpha1.StatusDelivered), scanned.Add(archiveAfter)),
+		Entry("Returned to Sender: from the return scan", terminal(trackingv1alpha1.StatusReturnToSender), scanned.Add(archiveAfter)),
 		Entry("imported after the scan: from creation", func() *trackingv1alpha1.Parcel {
 			p := terminal(trackingv1alpha1.StatusDelivered)
 			p.CreationTimestamp = metav1.NewTime(scanned.Add(48 * time.Hour))
 			return p
-		}(), scanned.Add(48*time.Hour+retention)),
+		}(), scanned.Add(48*time.Hour+archiveAfter)),
 		Entry("an event received late (even a rejected one): from its arrival", func() *trackingv1alpha1.Parcel {
 			p := terminal(trackingv1alpha1.StatusDelivered)
 			p.Spec.Events = append(p.Spec.Events, trackingv1alpha1.TrackingEvent{
@@ -116,39 +84,39 @@ var _ = Describe("ArchiveDue", func() {
 				ReceivedAt: ptr.To(metav1.NewTime(scanned.Add(10 * 24 * time.Hour))),
 			})
 			return p
-		}(), scanned.Add(10*24*time.Hour+retention)),
+		}(), scanned.Add(10*24*time.Hour+archiveAfter)),
 		Entry("no lastEventTime (forced in with no applied scan): from creation", func() *trackingv1alpha1.Parcel {
 			p := terminal(trackingv1alpha1.StatusDelivered)
 			p.Status.LastEventTime = nil
 			p.Spec.Events = nil
 			return p
-		}(), created.Add(retention)),
+		}(), created.Add(archiveAfter)),
 	)
 
 	DescribeTable("is never due when",
-		func(p *trackingv1alpha1.Parcel, retention time.Duration) {
-			_, ok := ArchiveDue(p, retention, trackingv1alpha1.DefaultTransitions)
+		func(p *trackingv1alpha1.Parcel, archiveAfter time.Duration) {
+			_, ok := ArchiveDue(p, archiveAfter, trackingv1alpha1.DefaultTransitions)
 			Expect(ok).To(BeFalse())
 		},
-		Entry("the retention is off", terminal(trackingv1alpha1.StatusDelivered), time.Duration(0)),
-		Entry("the parcel is in transit", terminal(trackingv1alpha1.StatusInTransit), retention),
-		Entry("a correction moved it back to the depot", terminal(trackingv1alpha1.StatusReturnToDepot), retention),
-		Entry("it was never reconciled", terminal(""), retention),
+		Entry("archiving is off", terminal(trackingv1alpha1.StatusDelivered), time.Duration(0)),
+		Entry("the parcel is in transit", terminal(trackingv1alpha1.StatusInTransit), archiveAfter),
+		Entry("a correction moved it back to the depot", terminal(trackingv1alpha1.StatusReturnToDepot), archiveAfter),
+		Entry("it was never reconciled", terminal(""), archiveAfter),
 		Entry("its status is behind its spec", func() *trackingv1alpha1.Parcel {
 			p := terminal(trackingv1alpha1.StatusDelivered)
 			p.Generation = 4
 			return p
-		}(), retention),
+		}(), archiveAfter),
 		Entry("it is not Ready (a proof of delivery to store, or stalled)", func() *trackingv1alpha1.Parcel {
 			p := terminal(trackingv1alpha1.StatusDelivered)
 			p.Status.Conditions[0].Status = metav1.ConditionFalse
 			return p
-		}(), retention),
+		}(), archiveAfter),
 		Entry("it has no Ready condition", func() *trackingv1alpha1.Parcel {
 			p := terminal(trackingv1alpha1.StatusDelivered)
 			p.Status.Conditions = nil
 			return p
-		}(), retention),
+		}(), archiveAfter),
 	)
 })
 
@@ -163,18 +131,18 @@ type retentionHarness struct {
 
 // startRetentionManager runs a manager with both reconcilers until the
 // enclosing container ends.
-func startRetentionManager(name, bucketURL string, podRetention PODRetention, retention time.Duration) *retentionHarness {
+func startRetentionManager(name, bucketURL string, onDelete retention.OnDelete, archiveAfter time.Duration) *retentionHarness {
 	GinkgoHelper()
 	h := &retentionHarness{clock: clocktesting.NewFakePassiveClock(time.Now())}
-	h.harness = startManager(name, bucketURL, podRetention, func(mgr ctrl.Manager, base *harness) {
+	h.harness = startManager(name, bucketURL, onDelete, func(mgr ctrl.Manager, base *harness) {
 		h.recorder = mgr.GetEventRecorder("retention-controller")
 		h.retention = &RetentionReconciler{
-			Client:      mgr.GetClient(),
-			Recorder:    h.recorder,
-			Store:       base.store,
-			Transitions: trackingv1alpha1.DefaultTransitions,
-			Retention:   retention,
-			Clock:       h.clock,
+			Client:       mgr.GetClient(),
+			Recorder:     h.recorder,
+			Store:        base.store,
+			Transitions:  trackingv1alpha1.DefaultTransitions,
+			ArchiveAfter: archiveAfter,
+			Clock:        h.clock,
 		}
 		Expect(h.retention.SetupWithManager(mgr)).To(Succeed())
 	})
@@ -204,7 +172,7 @@ func gone(p *trackingv1alpha1.Parcel) func() bool {
 // until its status is current and Ready.
 func (h *retentionHarness) deliveredParcel() *trackingv1alpha1.Parcel {
 	GinkgoHelper()
-	return reconciledUntil(h.createParcel(append(toDelivery(), delivered("delivered", 90, nil))...),
+	return reconciledUntil(h.createParcel(append(toDelivery(), delivered(deliveredID, nil))...),
 		func(g Gomega, p *trackingv1alpha1.Parcel) {
 			g.Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
 		})
@@ -222,27 +190,27 @@ func (h *retentionHarness) expectArchiveOf(want *trackingv1alpha1.Parcel, archiv
 	return doc
 }
 
-var _ = Describe("With --delivered-retention", Ordered, func() {
-	const retention = 24 * time.Hour
+var _ = Describe("With --archive-after", Ordered, func() {
+	const archiveAfter = 24 * time.Hour
 	var h *retentionHarness
 	BeforeAll(func() {
-		h = startRetentionManager("retention", s3Server.BucketURL(podBucket), PODRetentionDelete, retention)
+		h = startRetentionManager("retention", s3Server.BucketURL(podBucket), retention.DeletePODFiles, archiveAfter)
 	})
 
 	It("archives a due Delivered parcel, verified, then deletes it and keeps the POD files its archive links to", func() {
 		h.clock.SetTime(time.Now())
 		p := reconciled(h.createParcel(toDelivery()...))
-		appendEvents(p, delivered("delivered", 90, h.stage(p.Namespace, "delivered", pdf(4096))))
+		appendEvents(p, delivered(deliveredID, h.stage(p.Namespace, pdf(4096))))
 		p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 			g.Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
 		})
-		podKey := podstore.FinalKey(p.Namespace, p.Name, "delivered", trackingv1alpha1.ContentTypePDF)
+		podKey := podstore.FinalKey(p.Namespace, p.Name, deliveredID, trackingv1alpha1.ContentTypePDF)
 		Expect(p.Finalizers).To(ContainElement(PODCleanupFinalizer))
 		archivedBefore := testutil.ToFloat64(parcelsArchived)
 
-		// Due to the second: the retention counts from creation, the latest
+		// Due to the second: archiveAfter counts from creation, the latest
 		// of the times that count here (the scans are from 2025).
-		h.clock.SetTime(p.CreationTimestamp.Add(retention))
+		h.clock.SetTime(p.CreationTimestamp.Add(archiveAfter))
 		last := poke(p)
 		Eventually(gone(p)).WithTimeout(time.Minute).Should(BeTrue())
 
@@ -253,10 +221,10 @@ var _ = Describe("With --delivered-retention", Ordered, func() {
 		Expect(doc.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
 		Expect(doc.Spec.Events).To(HaveLen(4))
 		Expect(doc.ProofOfDelivery).To(Equal([]podstore.ArchivedProofOfDelivery{{
-			EventID: "delivered", Key: podKey, URL: h.store.ObjectURL(podKey),
+			EventID: deliveredID, Key: podKey, URL: h.store.ObjectURL(podKey),
 			SHA256: p.Status.ProofOfDelivery[0].SHA256, Size: 4105, ContentType: trackingv1alpha1.ContentTypePDF,
 		}}))
-		Expect(h.exists(podKey)).To(BeTrue(), "--pod-retention=Delete keeps the files of an archived parcel")
+		Expect(h.exists(podKey)).To(BeTrue(), "--pod-files-on-delete=Delete keeps the files of an archived parcel")
 		Expect(testutil.ToFloat64(parcelsArchived)).To(Equal(archivedBefore + 1))
 
 		key := podstore.ArchiveKey(p.Namespace, p.Name, p.UID)
@@ -270,8 +238,8 @@ var _ = Describe("With --delivered-retention", Ordered, func() {
 		GinkgoWriter.Printf("archive %s:\n%s\n", key, out)
 	})
 
-	It("archives a parcel Returned to Sender as soon as it is Ready when it is already past its retention", func() {
-		h.clock.SetTime(time.Now().Add(2 * retention))
+	It("archives a parcel Returned to Sender as soon as it is Ready when it is already past --archive-after", func() {
+		h.clock.SetTime(time.Now().Add(2 * archiveAfter))
 		p := h.createParcel(ev("received", trackingv1alpha1.StatusReceivedInDepot, 0),
 			ev("rts", trackingv1alpha1.StatusReturnToSender, 45))
 		Eventually(gone(p)).WithTimeout(time.Minute).Should(BeTrue())
@@ -287,7 +255,7 @@ var _ = Describe("With --delivered-retention", Ordered, func() {
 	It("keeps a parcel not yet due, asks to be called the moment it falls due, then archives it", func() {
 		h.clock.SetTime(time.Now())
 		p := h.deliveredParcel()
-		due := p.CreationTimestamp.Add(retention)
+		due := p.CreationTimestamp.Add(archiveAfter)
 		h.clock.SetTime(due.Add(-time.Minute))
 
 		Eventually(func(g Gomega) {
@@ -310,9 +278,9 @@ var _ = Describe("With --delivered-retention", Ordered, func() {
 		inTransit := reconciled(h.createParcel(toDelivery()...))
 
 		stalled := reconciled(h.createParcel(toDelivery()...))
-		upload := h.stage(stalled.Namespace, "delivered", pdf(1024))
+		upload := h.stage(stalled.Namespace, pdf(1024))
 		upload.SHA256 = strings.Repeat("0", 64)
-		appendEvents(stalled, delivered("delivered", 90, upload))
+		appendEvents(stalled, delivered(deliveredID, upload))
 		stalled = reconciledUntil(stalled, func(g Gomega, p *trackingv1alpha1.Parcel) {
 			g.Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
 			g.Expect(condition(p, trackingv1alpha1.ConditionStalled)).NotTo(BeNil())
@@ -335,12 +303,12 @@ var _ = Describe("With --delivered-retention", Ordered, func() {
 		// A second reconciler, whose clock says the parcel is due, driven
 		// step by step; the manager's own still says it is not.
 		steps := &RetentionReconciler{
-			Client:      k8sClient,
-			Recorder:    h.recorder,
-			Store:       h.store,
-			Transitions: trackingv1alpha1.DefaultTransitions,
-			Retention:   retention,
-			Clock:       clocktesting.NewFakePassiveClock(time.Now().Add(2 * retention)),
+			Client:       k8sClient,
+			Recorder:     h.recorder,
+			Store:        h.store,
+			Transitions:  trackingv1alpha1.DefaultTransitions,
+			ArchiveAfter: archiveAfter,
+			Clock:        clocktesting.NewFakePassiveClock(time.Now().Add(2 * archiveAfter)),
 		}
 		snapshot := &trackingv1alpha1.Parcel{}
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), snapshot)).To(Succeed())
@@ -390,7 +358,7 @@ var _ = Describe("With --delivered-retention", Ordered, func() {
 	})
 
 	It("deletes nothing while the bucket is down, and archives once it is back", func() {
-		h.clock.SetTime(time.Now().Add(2 * retention))
+		h.clock.SetTime(time.Now().Add(2 * archiveAfter))
 		failures := testutil.ToFloat64(archiveFailures.WithLabelValues(archiveFailedStore))
 		Expect(s3Server.Stop()).To(Succeed())
 		restarted := false
@@ -401,7 +369,7 @@ var _ = Describe("With --delivered-retention", Ordered, func() {
 			return s3Server.Restart()
 		})
 
-		p := h.createParcel(append(toDelivery(), delivered("delivered", 90, nil))...)
+		p := h.createParcel(append(toDelivery(), delivered(deliveredID, nil))...)
 		Eventually(func() float64 { return testutil.ToFloat64(archiveFailures.WithLabelValues(archiveFailedStore)) }).
 			WithTimeout(time.Minute).Should(BeNumerically(">", failures))
 		Eventually(func() []string { return notes(p, trackingv1alpha1.EventArchiveFailed) }).Should(ContainElement(

@@ -41,6 +41,7 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/podstore"
+	"github.com/parcelops/parcel-operator/internal/retention"
 	"github.com/parcelops/parcel-operator/internal/s3test"
 	"github.com/parcelops/parcel-operator/internal/testenv"
 )
@@ -114,7 +115,7 @@ type harness struct {
 // startManager runs a manager with a ParcelReconciler on the given bucket
 // until the enclosing container ends. extra, when given, sets up more
 // controllers on the manager before it starts.
-func startManager(name, bucketURL string, retention PODRetention, extra ...func(ctrl.Manager, *harness)) *harness {
+func startManager(name, bucketURL string, onDelete retention.OnDelete, extra ...func(ctrl.Manager, *harness)) *harness {
 	GinkgoHelper()
 	store, err := podstore.Open(ctx, bucketURL)
 	Expect(err).NotTo(HaveOccurred())
@@ -137,7 +138,7 @@ func startManager(name, bucketURL string, retention PODRetention, extra ...func(
 		Recorder:    mgr.GetEventRecorder("parcel-controller"),
 		Store:       store,
 		Transitions: trackingv1alpha1.DefaultTransitions,
-		Retention:   retention,
+		OnDelete:    onDelete,
 		Clock:       clock.RealClock{},
 	}
 	Expect(h.reconciler.SetupWithManager(mgr, 2)).To(Succeed())

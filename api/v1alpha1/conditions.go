@@ -37,14 +37,12 @@ const (
 )
 
 // Condition reasons. They double as the POD printer column, so they read as
-// a state: Stored, Pending, StoreUnavailable.
+// a state: Stored, StoreUnavailable.
 const (
 	// ReasonReconciled: the status reflects the latest spec.
 	ReasonReconciled = "Reconciled"
 	// ReasonStored: every proof-of-delivery file is stored and verified.
 	ReasonStored = "Stored"
-	// ReasonPending: proof-of-delivery files are waiting to be moved.
-	ReasonPending = "Pending"
 	// ReasonStoreUnavailable: the object store could not be reached.
 	ReasonStoreUnavailable = "StoreUnavailable"
 	// ReasonVerificationFailed: a staged file does not have the size or
@@ -72,7 +70,7 @@ const (
 	// stored; the message says why.
 	EventProofOfDeliveryFailed = "ProofOfDeliveryFailed"
 	// EventProofOfDeliveryDeleted: the parcel's stored files were deleted
-	// with it (--pod-retention=Delete).
+	// with it (--pod-files-on-delete=Delete).
 	EventProofOfDeliveryDeleted = "ProofOfDeliveryDeleted"
 	// EventReconcileFailed: reconciling failed for a reason other than the
 	// object store; the message says why. It is retried.

@@ -33,8 +33,9 @@ import (
 // prefix, '-', 16 hex digits, 63 characters at most.
 var hashedNameShape = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,44}[a-z0-9])?-[0-9a-f]{16}$`)
 
-// hashSuffix is the first 16 hex digits of the SHA-256 of id, as DESIGN.md §2
-// and ParcelName's doc comment describe the suffix.
+// hashSuffix is the first 16 hex digits of the SHA-256 of id, as
+// docs/architecture.md ("The API") and ParcelName's doc comment describe the
+// suffix.
 func hashSuffix(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:])[:16]

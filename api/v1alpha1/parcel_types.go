@@ -44,7 +44,7 @@ const ArticleIDLabel = "tracking.parcelops.io/article-id"
 // rule on a list does not run when the list is removed altogether. Comparing
 // the old list with the same-length prefix of the new one costs O(n) and
 // catches any edit, removal or reordering; a list of type map with per-item
-// rules measured ~40% slower per write (DESIGN.md §2).
+// rules measured ~40% slower per write (docs/architecture.md, "The API").
 //
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.events) || (has(self.events) && self.events.size() >= oldSelf.events.size() && self.events.slice(0, oldSelf.events.size()) == oldSelf.events)",message="events are append-only: recorded events cannot be changed, removed or reordered",fieldPath=".events",reason=FieldValueForbidden
 type ParcelSpec struct {

@@ -20,12 +20,12 @@ package v1alpha1
 // retention controller sets it only after the archive is written and
 // verified, conditioned on the resourceVersion it archived, and deletes the
 // Parcel next. It tells the Parcel reconciler that the archive links to the
-// parcel's stored proof-of-delivery files, so --pod-retention=Delete keeps
+// parcel's stored proof-of-delivery files, so --pod-files-on-delete=Delete keeps
 // them. See docs/archive.md.
 const ArchivedAnnotation = "tracking.parcelops.io/archived-to"
 
 // Kubernetes Event reasons of the retention controller
-// (--delivered-retention).
+// (--archive-after).
 const (
 	// EventArchived: a terminal parcel past its retention was archived to
 	// the bucket and deleted.

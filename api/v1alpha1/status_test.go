@@ -25,7 +25,8 @@ import (
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 )
 
-// Short names for the statuses, so the tables read like DESIGN.md §3.
+// Short names for the statuses, so the tables read like the status graph in
+// docs/architecture.md ("The fold").
 const (
 	notScanned      = trackingv1alpha1.StatusNotScanned
 	receivedInDepot = trackingv1alpha1.StatusReceivedInDepot
@@ -38,7 +39,7 @@ const (
 )
 
 var _ = Describe("TrackingStatus", func() {
-	DescribeTable("ParseTrackingStatus accepts every spelling DESIGN.md §3 lists, ignoring case, spaces and punctuation",
+	DescribeTable("ParseTrackingStatus accepts every spelling the status table (status.go) lists, ignoring case, spaces and punctuation",
 		func(value string, want trackingv1alpha1.TrackingStatus) {
 			got, err := trackingv1alpha1.ParseTrackingStatus(value)
 			Expect(err).NotTo(HaveOccurred())

@@ -31,7 +31,7 @@ type TransitionGraph struct {
 	rank map[TrackingStatus]int
 }
 
-// DefaultTransitions is the graph DESIGN.md §3 describes. Delivered and
+// DefaultTransitions is the status graph docs/architecture.md ("The fold") lists. Delivered and
 // ReturnToSender are terminal.
 var DefaultTransitions = MustTransitionGraph(map[TrackingStatus][]TrackingStatus{
 	StatusNotScanned:      {StatusReceivedInDepot},

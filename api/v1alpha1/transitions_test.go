@@ -26,7 +26,8 @@ import (
 var _ = Describe("TransitionGraph", func() {
 	graph := trackingv1alpha1.DefaultTransitions
 
-	// Every ordered pair of the 8 statuses, typed from DESIGN.md §3:
+	// Every ordered pair of the 8 statuses, typed from the status graph in
+	// docs/architecture.md ("The fold"):
 	//
 	//	NotScanned      -> ReceivedInDepot
 	//	ReceivedInDepot -> LoadedByDriver | ReturnToSender
@@ -35,7 +36,7 @@ var _ = Describe("TransitionGraph", func() {
 	//	FailedDelivery  -> InTransit | ReturnToDepot
 	//	ReturnToDepot   -> LoadedByDriver | ReturnToSender
 	//	Delivered, ReturnToSender: terminal
-	DescribeTable("DefaultTransitions allows exactly the edges of DESIGN.md §3",
+	DescribeTable("DefaultTransitions allows exactly the edges of the graph in docs/architecture.md",
 		func(from, to trackingv1alpha1.TrackingStatus, want bool) {
 			Expect(graph.Allows(from, to)).To(Equal(want))
 		},

@@ -62,12 +62,18 @@ func main() {
 	flag.StringVar(&o.bucket, "pod-bucket", "", "bucket URL for POD files (default: file://<dir>/pods)")
 	flag.Parse()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o); err != nil {
+	if err := runUntilSignalled(o); err != nil {
 		fmt.Fprintln(os.Stderr, "make dev:", err)
 		os.Exit(1)
 	}
+}
+
+// runUntilSignalled runs devenv until Ctrl-C or SIGTERM. It returns rather
+// than exits, so its deferred cleanup always runs.
+func runUntilSignalled(o options) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, o)
 }
 
 func run(ctx context.Context, o options) error {
@@ -75,7 +81,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
 	bucket := o.bucket
@@ -128,27 +134,20 @@ Ctrl-C stops everything.
 
 `, envFile.String(), envPath, devNamespace)
 
-	cmd := exec.Command(o.manager,
+	// Ctrl-C asks the manager to stop gracefully, as a kubelet would.
+	cmd := exec.CommandContext(ctx, o.manager, //nolint:gosec // the manager binary is the developer's own --manager flag
 		"--webhook-bind-address="+o.webhookAddr,
 		"--health-probe-bind-address=0",
 		"--metrics-bind-address=0",
 		"--pod-bucket="+bucket,
 	)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfigPath)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", o.manager, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
+	if err := cmd.Run(); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("the manager exited: %w", err)
-	case <-ctx.Done():
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-		return nil
 	}
+	return nil
 }
 
 // createCourier creates the dev namespace, a Courier named dev and its

@@ -40,7 +40,7 @@ const stopGrace = 40 * time.Second
 // the binary's path.
 func Build(ctx context.Context, root, dir string) (string, error) {
 	bin := filepath.Join(dir, "manager")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd") //nolint:gosec // bin is a path under the caller's dir
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build ./cmd: %w: %s", err, out)
@@ -58,6 +58,7 @@ type Process struct {
 // Start runs the binary with args, the current environment plus env, and
 // its output written to out.
 func Start(bin string, args, env []string, out io.Writer) (*Process, error) {
+	//nolint:gosec,noctx // bin is what Build produced; the process outlives any one context, and Stop or Kill end it
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = out, out
@@ -122,8 +123,8 @@ func (p *Process) Kill() {
 }
 
 // FreePort asks the kernel for a free loopback port.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func FreePort(ctx context.Context) (int, error) {
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("finding a free port: %w", err)
 	}

@@ -290,7 +290,7 @@ func (s *Store) copyVerified(ctx context.Context, req MoveRequest, key string) e
 }
 
 // DeleteParcel removes every stored proof-of-delivery file of one parcel
-// (pods/<namespace>/<parcel>/), for --pod-retention=Delete. Staged files are
+// (pods/<namespace>/<parcel>/), for --pod-files-on-delete=Delete. Staged files are
 // left alone: they may belong to an event still being written.
 func (s *Store) DeleteParcel(ctx context.Context, namespace, parcel string) error {
 	if err := validateNamespace(namespace); err != nil {

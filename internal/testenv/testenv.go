@@ -27,6 +27,7 @@ import (
 	"runtime"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -48,8 +49,9 @@ func AssetsDir() (string, error) {
 		return "", errNoControlPlane
 	}
 	for _, bin := range []string{"kube-apiserver", "etcd", "kubectl"} {
+		//nolint:gosec // KUBEBUILDER_ASSETS is the developer's own setting, read by a test helper
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
-			return "", fmt.Errorf("%w (%s: %v)", errNoControlPlane, bin, err)
+			return "", fmt.Errorf("%w (%s: %w)", errNoControlPlane, bin, err)
 		}
 	}
 	return dir, nil
@@ -91,4 +93,32 @@ func Admin(env *envtest.Environment, name, dir string) (kubeconfig string, cfg *
 		return "", nil, fmt.Errorf("writing %s: %w", kubeconfig, err)
 	}
 	return kubeconfig, user.Config(), nil
+}
+
+// ServiceAccount is a ServiceAccount's user as the API server authenticates
+// it: the user name and groups a token of it would carry.
+func ServiceAccount(namespace, name string) (user string, groups []string) {
+	return "system:serviceaccount:" + namespace + ":" + name,
+		[]string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
+}
+
+// Impersonating writes dir/name, a copy of the kubeconfig at admin whose
+// credentials impersonate user and groups (kubectl's --as and --as-group),
+// and returns its path. The admin's credentials authenticate; the API
+// server then authorizes every request as the impersonated user, so a
+// program run with it has exactly that user's rights.
+func Impersonating(admin, dir, name, user string, groups []string) (string, error) {
+	cfg, err := clientcmd.LoadFromFile(admin)
+	if err != nil {
+		return "", fmt.Errorf("reading the kubeconfig %s: %w", admin, err)
+	}
+	for _, auth := range cfg.AuthInfos {
+		auth.Impersonate = user
+		auth.ImpersonateGroups = groups
+	}
+	path := filepath.Join(dir, name)
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		return "", fmt.Errorf("writing %s: %w", path, err)
+	}
+	return path, nil
 }

@@ -47,7 +47,7 @@ type manager struct {
 func (b *bench) startManager(ctx context.Context, extraArgs ...string) (time.Duration, error) {
 	ports := make([]int, 4)
 	for i := range ports {
-		p, err := managerproc.FreePort()
+		p, err := managerproc.FreePort(ctx)
 		if err != nil {
 			return 0, err
 		}

@@ -70,6 +70,9 @@ spec:
 
 const courierToken = "e2e-token-0123456789abcdef"
 
+// seedParcel is the name of the Parcel of article ARP1000052447.
+const seedParcel = "arp1000052447"
+
 // scan is one update a courier posts.
 type scan struct {
 	articleID, status, datetime string
@@ -103,7 +106,7 @@ func post(baseURL string, s scan) (int, map[string]any, error) {
 	if err := mw.Close(); err != nil {
 		return 0, nil, err
 	}
-	req, err := http.NewRequest(http.MethodPost, baseURL+"/api/v1/webhook/parcel-status", &buf)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/api/v1/webhook/parcel-status", &buf)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -158,29 +161,44 @@ var _ = Describe("parcel-operator, installed and run as a user would", Ordered, 
 		Expect(strings.Count(out, "(server dry run)")).To(Equal(strings.Count(rendered, "\n---\n")+1), out)
 	})
 
+	It("runs the manager with only the rights config/rbac grants its ServiceAccount", func() {
+		out, err := kubectlWith(managerKubeconfig, nil, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(Equal("system:serviceaccount:" + serviceAccountNamespace + ":" + serviceAccountName))
+		out, err = kubectlWith(managerKubeconfig, nil, "auth", "can-i", "patch", "parcels.tracking.parcelops.io", "--subresource=status")
+		Expect(err).NotTo(HaveOccurred(), "config/rbac grants it")
+		Expect(out).To(Equal("yes\n"))
+		// The API server authorizes with RBAC: what no role grants is refused.
+		out, err = kubectlWith(managerKubeconfig, nil, "auth", "can-i", "delete", "secrets")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(Equal("no\n"))
+	})
+
 	It("takes a courier's seed flow over HTTP to Delivered, with its POD stored in S3", func() {
 		var err error
-		port, err = managerproc.FreePort()
+		port, err = managerproc.FreePort(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		manager = startManager(port)
 		kubectl([]byte(courierManifest), "apply", "--server-side", "-f", "-")
 		kubectl(nil, "-n", "acme", "wait", "courier/acme", "--for=condition=Ready", "--timeout=60s")
 
-		var results []string
-		for _, s := range life("ARP1000052447") {
+		scans := life("ARP1000052447")
+		results := make([]string, 0, len(scans))
+		for _, s := range scans {
 			code, body, err := post(manager.webhookURL, s)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(code).To(Equal(http.StatusOK), "%v", body)
 			results = append(results, body["result"].(string))
 		}
-		Expect(results).To(Equal([]string{"applied", "applied", "applied", "applied"}))
+		Expect(results).To(HaveEach("applied"))
+		Expect(results).To(HaveLen(4))
 
 		Eventually(func(g Gomega) {
 			lines := strings.Split(strings.TrimSpace(kubectl(nil, "-n", "acme", "get", "pcl")), "\n")
 			g.Expect(lines).To(HaveLen(2))
 			g.Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "ARTICLE", "STATUS", "LAST", "EVENT", "POD", "AGE"}))
 			row := strings.Fields(lines[1])
-			g.Expect(row[:3]).To(Equal([]string{"arp1000052447", "ARP1000052447", "Delivered"}))
+			g.Expect(row[:3]).To(Equal([]string{seedParcel, "ARP1000052447", "Delivered"}))
 			g.Expect(row[4]).To(Equal("Stored"))
 		}).WithTimeout(30 * time.Second).Should(Succeed())
 
@@ -197,7 +215,7 @@ var _ = Describe("parcel-operator, installed and run as a user would", Ordered, 
 		}
 
 		p := &trackingv1alpha1.Parcel{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "acme", Name: "arp1000052447"}, p)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "acme", Name: seedParcel}, p)).To(Succeed())
 		delivered := p.Spec.Events[3]
 		Expect(store.Exists(ctx, podstore.FinalKey("acme", p.Name, delivered.ID, trackingv1alpha1.ContentTypePDF))).To(BeTrue())
 		Expect(store.Exists(ctx, delivered.ProofOfDelivery.StagingKey)).To(BeFalse())
@@ -214,7 +232,7 @@ var _ = Describe("parcel-operator, installed and run as a user would", Ordered, 
 		Eventually(func(g Gomega) {
 			u := &unstructured.Unstructured{}
 			u.SetGroupVersionKind(trackingv1alpha1.GroupVersion.WithKind("Parcel"))
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "gitops", Name: "arp1000052447"}, u)).To(Succeed())
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "gitops", Name: seedParcel}, u)).To(Succeed())
 			res, err := status.Compute(u)
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(res.Status).To(Equal(status.CurrentStatus), res.Message)

@@ -49,17 +49,27 @@ import (
 
 const podBucket = "parcel-pods"
 
+// The ServiceAccount config/rbac binds the manager's roles to, in the
+// namespace config/rbac names before config/default renames it.
+const (
+	serviceAccountNamespace = "system"
+	serviceAccountName      = "controller-manager"
+)
+
 var (
 	ctx        context.Context
 	cancel     context.CancelFunc
 	controlPl  *envtest.Environment
 	k8sClient  client.Client
 	kubeconfig string
-	assets     string
-	s3Server   *s3test.Server
-	store      *podstore.Store
-	managerBin string
-	manager    *managerProcess
+	// managerKubeconfig impersonates the install's ServiceAccount: the
+	// manager runs with the rights config/rbac grants, and no more.
+	managerKubeconfig string
+	assets            string
+	s3Server          *s3test.Server
+	store             *podstore.Store
+	managerBin        string
+	manager           *managerProcess
 )
 
 func TestE2E(t *testing.T) {
@@ -92,6 +102,13 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
+	By("applying config/rbac and impersonating its ServiceAccount for the manager")
+	kubectl(nil, "create", "namespace", serviceAccountNamespace)
+	kubectl(nil, "apply", "--server-side", "-k", "config/rbac")
+	user, groups := testenv.ServiceAccount(serviceAccountNamespace, serviceAccountName)
+	managerKubeconfig, err = testenv.Impersonating(kubeconfig, GinkgoT().TempDir(), "manager.kubeconfig", user, groups)
+	Expect(err).NotTo(HaveOccurred())
+
 	By("starting the S3 server")
 	s3Server, err = s3test.Start(ctx)
 	Expect(err).NotTo(HaveOccurred())
@@ -117,18 +134,30 @@ var _ = AfterSuite(func() {
 	}
 })
 
-// kubectl runs the kubectl built with the control plane against it.
+// kubectl runs the kubectl built with the control plane against it, as the
+// admin.
 func kubectl(stdin []byte, args ...string) string {
 	GinkgoHelper()
-	cmd := exec.CommandContext(ctx, filepath.Join(assets, "kubectl"), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	out, err := kubectlWith(kubeconfig, stdin, args...)
+	Expect(err).NotTo(HaveOccurred())
+	return out
+}
+
+// kubectlWith runs kubectl with the given kubeconfig and returns its
+// standard output, or an error carrying its standard error.
+func kubectlWith(config string, stdin []byte, args ...string) (string, error) {
+	//nolint:gosec // the kubectl built with the control plane, with the test's own arguments
+	cmd := exec.CommandContext(ctx, filepath.Join(assets, "kubectl"), append([]string{"--kubeconfig", config}, args...)...)
 	cmd.Dir = testenv.RepoRoot()
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	Expect(cmd.Run()).To(Succeed(), "kubectl %s: %s", strings.Join(args, " "), stderr.String())
-	return stdout.String()
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
 }
 
 // managerProcess is the manager binary running as a separate process.
@@ -146,7 +175,7 @@ func startManager(port int) *managerProcess {
 		"--health-probe-bind-address=0",
 		"--metrics-bind-address=0",
 		"--pod-bucket=" + s3Server.BucketURL(podBucket),
-	}, append([]string{"KUBECONFIG=" + kubeconfig}, s3Server.Env()...), GinkgoWriter)
+	}, append([]string{"KUBECONFIG=" + managerKubeconfig}, s3Server.Env()...), GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
 	m := &managerProcess{Process: p, webhookURL: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)

@@ -14,11 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controllers
+package staging
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"path/filepath"
 	"sync/atomic"
 	"time"
@@ -53,18 +54,21 @@ func (r *countingReader) List(ctx context.Context, list client.ObjectList, opts 
 	return r.Reader.List(ctx, list, opts...)
 }
 
-// sweeperHarness is a manager running only a StagingSweeper, on a bucket of
+// sweeperHarness is a manager running only a Sweeper, on a bucket of
 // its own so it never touches another spec's staged files.
 type sweeperHarness struct {
 	label   map[string]string
 	store   *podstore.Store
-	sweeper *StagingSweeper
+	sweeper *Sweeper
 	api     *countingReader
 }
 
+// grace is the sweepers' grace period in these specs; later() is past it.
+const grace = time.Hour
+
 // startSweeper runs a sweeper whose cache sees only Parcels with the
 // harness's label; interval paces its own loop.
-func startSweeper(name string, clk clock.PassiveClock, grace, interval time.Duration) *sweeperHarness {
+func startSweeper(name string, clk clock.PassiveClock, interval time.Duration) *sweeperHarness {
 	GinkgoHelper()
 	store, err := podstore.Open(ctx, "file://"+filepath.Join(GinkgoT().TempDir(), "pods"))
 	Expect(err).NotTo(HaveOccurred())
@@ -79,7 +83,7 @@ func startSweeper(name string, clk clock.PassiveClock, grace, interval time.Dura
 	})
 	Expect(err).NotTo(HaveOccurred())
 	h.api = &countingReader{Reader: mgr.GetAPIReader()}
-	h.sweeper = &StagingSweeper{
+	h.sweeper = &Sweeper{
 		Client:    mgr.GetClient(),
 		APIReader: h.api,
 		Store:     store,
@@ -119,7 +123,8 @@ func (h *sweeperHarness) stageIn(eventID string) (string, *trackingv1alpha1.Proo
 
 // createParcel creates a delivered Parcel whose last event carries upload;
 // labels decide whether the sweeper's cache sees it.
-func (h *sweeperHarness) createParcel(namespace string, upload *trackingv1alpha1.ProofOfDeliveryUpload, lbls map[string]string) *trackingv1alpha1.Parcel {
+func (h *sweeperHarness) createParcel(namespace string, upload *trackingv1alpha1.ProofOfDeliveryUpload,
+	lbls map[string]string) *trackingv1alpha1.Parcel {
 	GinkgoHelper()
 	p := &trackingv1alpha1.Parcel{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: trackingv1alpha1.ParcelName(articleID), Labels: lbls},
@@ -139,17 +144,52 @@ func (h *sweeperHarness) exists(key string) bool {
 	return ok
 }
 
+const articleID = "ARP1000052447"
+
+var base = time.Date(2025, 10, 8, 7, 0, 0, 0, time.UTC)
+
+func ev(id string, s trackingv1alpha1.TrackingStatus, minute int) trackingv1alpha1.TrackingEvent {
+	return trackingv1alpha1.TrackingEvent{
+		ID:     id,
+		Status: s,
+		Time:   metav1.NewTime(base.Add(time.Duration(minute) * time.Minute)),
+		Source: "acme",
+	}
+}
+
+// toDelivery is a parcel's life up to the last scan before delivery.
+func toDelivery() []trackingv1alpha1.TrackingEvent {
+	return []trackingv1alpha1.TrackingEvent{
+		ev("received", trackingv1alpha1.StatusReceivedInDepot, 0),
+		ev("loaded", trackingv1alpha1.StatusLoadedByDriver, 30),
+		ev("in-transit", trackingv1alpha1.StatusInTransit, 60),
+	}
+}
+
+func delivered(id string, minute int, upload *trackingv1alpha1.ProofOfDeliveryUpload) trackingv1alpha1.TrackingEvent {
+	e := ev(id, trackingv1alpha1.StatusDelivered, minute)
+	e.ProofOfDelivery = upload
+	return e
+}
+
+// pdf returns a small PDF-looking file of random content.
+func pdf(size int) []byte {
+	b := make([]byte, size)
+	_, _ = rand.Read(b)
+	return append([]byte("%PDF-1.7\n"), b...)
+}
+
 var _ = Describe("The staging sweeper", func() {
 	// later is a clock two hours ahead: with a one-hour grace, every file
 	// staged by a spec is past it.
 	later := func() clock.PassiveClock { return clocktesting.NewFakePassiveClock(time.Now().Add(2 * time.Hour)) }
 
 	It("runs on the elected leader only", func() {
-		Expect((&StagingSweeper{}).NeedLeaderElection()).To(BeTrue())
+		Expect((&Sweeper{}).NeedLeaderElection()).To(BeTrue())
 	})
 
 	It("deletes a staged file past the grace period that no Parcel names, and counts it", func() {
-		h := startSweeper("orphan", later(), time.Hour, time.Hour)
+		h := startSweeper("orphan", later(), time.Hour)
 		_, upload := h.stageIn("gave-up")
 		swept, sweeps := testutil.ToFloat64(stagingSwept), testutil.ToFloat64(stagingSweeps.WithLabelValues(sweepOK))
 		Expect(h.sweeper.Sweep(ctx)).To(Equal(1))
@@ -159,14 +199,14 @@ var _ = Describe("The staging sweeper", func() {
 	})
 
 	It("keeps a staged file younger than the grace period, whose event may still be on its way", func() {
-		h := startSweeper("young", clock.RealClock{}, time.Hour, time.Hour)
+		h := startSweeper("young", clock.RealClock{}, time.Hour)
 		_, upload := h.stageIn("on-its-way")
 		Expect(h.sweeper.Sweep(ctx)).To(Equal(0))
 		Expect(h.exists(upload.StagingKey)).To(BeTrue())
 	})
 
 	It("keeps a staged file a Parcel names and has not stored, on the cache's word alone", func() {
-		h := startSweeper("needed", later(), time.Hour, time.Hour)
+		h := startSweeper("needed", later(), time.Hour)
 		ns, upload := h.stageIn("delivered")
 		h.createParcel(ns, upload, h.label)
 		Eventually(func(g Gomega) {
@@ -182,7 +222,7 @@ var _ = Describe("The staging sweeper", func() {
 	})
 
 	It("asks the API server before deleting, and keeps a file a Parcel the cache has not seen names", func() {
-		h := startSweeper("lagging-cache", later(), time.Hour, time.Hour)
+		h := startSweeper("lagging-cache", later(), time.Hour)
 		ns, upload := h.stageIn("delivered")
 		h.createParcel(ns, upload, nil)
 		lists := h.api.lists.Load()
@@ -192,7 +232,7 @@ var _ = Describe("The staging sweeper", func() {
 	})
 
 	It("deletes a staged copy of a file already stored: a retry staged it again", func() {
-		h := startSweeper("stored", later(), time.Hour, time.Hour)
+		h := startSweeper("stored", later(), time.Hour)
 		ns, upload := h.stageIn("delivered")
 		p := h.createParcel(ns, upload, h.label)
 		base := p.DeepCopy()
@@ -209,7 +249,7 @@ var _ = Describe("The staging sweeper", func() {
 	})
 
 	It("sweeps as soon as it starts and then every interval", func() {
-		h := startSweeper("loop", later(), time.Hour, 100*time.Millisecond)
+		h := startSweeper("loop", later(), 100*time.Millisecond)
 		_, first := h.stageIn("first")
 		Eventually(func() bool { return h.exists(first.StagingKey) }).Should(BeFalse())
 		_, second := h.stageIn("second")
@@ -218,7 +258,7 @@ var _ = Describe("The staging sweeper", func() {
 
 	DescribeTable("derives its interval from the grace period",
 		func(grace, want time.Duration) {
-			Expect((&StagingSweeper{Grace: grace}).interval()).To(Equal(want))
+			Expect((&Sweeper{Grace: grace}).interval()).To(Equal(want))
 		},
 		Entry("a quarter of it", 20*time.Minute, 5*time.Minute),
 		Entry("a quarter of a short one", 30*time.Second, 7500*time.Millisecond),

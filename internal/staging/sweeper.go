@@ -14,7 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controllers
+// Package staging sweeps the proof-of-delivery staging area: the Sweeper
+// deletes staged files no Parcel needs, and counts what it did.
+package staging
 
 import (
 	"context"
@@ -75,7 +77,7 @@ func init() {
 	metrics.Registry.MustRegister(stagingSweeps, stagingSwept, staleUploadsAborted)
 }
 
-// StagingSweeper deletes staged proof-of-delivery files that no Parcel
+// Sweeper deletes staged proof-of-delivery files that no Parcel
 // needs: uploads whose update never reached the API server (the courier
 // gave up after a 503, or the replica died between staging and writing),
 // and copies staged again for an event whose file is already stored (a
@@ -91,7 +93,7 @@ func init() {
 // cache says is unneeded is deleted only after the API server agrees, so a
 // lagging cache (an API server restart, a write another replica made) never
 // costs a proof of delivery.
-type StagingSweeper struct {
+type Sweeper struct {
 	// Client reads Parcels from the manager's cache.
 	Client client.Client
 	// APIReader lists Parcels from the API server itself.
@@ -110,10 +112,14 @@ type StagingSweeper struct {
 
 // SetupWithManager adds the cache index the sweeper reads and the sweeper
 // itself, as a Runnable that runs on the elected leader.
-func (s *StagingSweeper) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+func (s *Sweeper) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &trackingv1alpha1.Parcel{}, pendingStagingKeyIndex,
 		func(obj client.Object) []string {
-			return pendingStagingKeys(obj.(*trackingv1alpha1.Parcel))
+			parcel, ok := obj.(*trackingv1alpha1.Parcel)
+			if !ok {
+				return nil
+			}
+			return pendingStagingKeys(parcel)
 		}); err != nil {
 		return fmt.Errorf("indexing Parcels by pending staging key: %w", err)
 	}
@@ -121,13 +127,13 @@ func (s *StagingSweeper) SetupWithManager(ctx context.Context, mgr ctrl.Manager)
 }
 
 // NeedLeaderElection keeps sweeps on the leader: one sweeper per cluster.
-func (s *StagingSweeper) NeedLeaderElection() bool {
+func (s *Sweeper) NeedLeaderElection() bool {
 	return true
 }
 
 // Start sweeps at once, then every interval until ctx ends. A failed sweep
 // is logged and counted; the next one tries again.
-func (s *StagingSweeper) Start(ctx context.Context) error {
+func (s *Sweeper) Start(ctx context.Context) error {
 	interval := s.interval()
 	s.Log.Info("sweeping the proof-of-delivery staging area", "grace", s.Grace, "interval", interval)
 	ticker := time.NewTicker(interval)
@@ -144,7 +150,7 @@ func (s *StagingSweeper) Start(ctx context.Context) error {
 	}
 }
 
-func (s *StagingSweeper) interval() time.Duration {
+func (s *Sweeper) interval() time.Duration {
 	if s.Interval > 0 {
 		return s.Interval
 	}
@@ -155,7 +161,7 @@ func (s *StagingSweeper) interval() time.Duration {
 // Parcel needs, and returns how many it deleted; then it aborts the stale
 // multipart uploads. It carries on past a
 // failure with one file or namespace and returns the failures joined.
-func (s *StagingSweeper) Sweep(ctx context.Context) (int, error) {
+func (s *Sweeper) Sweep(ctx context.Context) (int, error) {
 	cutoff := s.Clock.Now().Add(-s.Grace)
 	staged, err := s.Store.ListStaged(ctx, cutoff)
 	if err != nil {
@@ -220,7 +226,7 @@ func (s *StagingSweeper) Sweep(ctx context.Context) (int, error) {
 
 // neededInCache reports whether a Parcel in the manager's cache still needs
 // the staged file.
-func (s *StagingSweeper) neededInCache(ctx context.Context, obj podstore.StagedObject) (bool, error) {
+func (s *Sweeper) neededInCache(ctx context.Context, obj podstore.StagedObject) (bool, error) {
 	parcels := &trackingv1alpha1.ParcelList{}
 	if err := s.Client.List(ctx, parcels, client.InNamespace(obj.Namespace),
 		client.MatchingFields{pendingStagingKeyIndex: obj.Key}); err != nil {
@@ -231,7 +237,7 @@ func (s *StagingSweeper) neededInCache(ctx context.Context, obj podstore.StagedO
 
 // pendingInAPIServer lists a namespace's Parcels from the API server and
 // returns the staging keys they still need.
-func (s *StagingSweeper) pendingInAPIServer(ctx context.Context, namespace string) (map[string]bool, error) {
+func (s *Sweeper) pendingInAPIServer(ctx context.Context, namespace string) (map[string]bool, error) {
 	pending := map[string]bool{}
 	parcels := &trackingv1alpha1.ParcelList{}
 	for {
