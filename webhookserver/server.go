@@ -277,15 +277,15 @@ func (s *Server) instrument(h courierHandler, maxBody func(*trackingv1alpha1.Cou
 		if err != nil {
 			p := problemFor(err)
 			switch {
-			case p.problem.Status >= http.StatusInternalServerError:
-				log.Error(err, "request failed", "status", p.problem.Status)
+			case p.Status >= http.StatusInternalServerError:
+				log.Error(err, "request failed", "status", p.Status)
 			default:
-				log.V(1).Info("request refused", "status", p.problem.Status, "reason", err.Error())
+				log.V(1).Info("request refused", "status", p.Status, "reason", err.Error())
 			}
 			if p.refusal != "" {
 				refusalsTotal.WithLabelValues(label, p.refusal).Inc()
 			}
-			if p.problem.Status == http.StatusUnauthorized {
+			if p.Status == http.StatusUnauthorized {
 				s.Guard.failedAuthentication(r, start)
 			}
 			writeProblem(rec, p)
@@ -339,7 +339,7 @@ func (s *Server) authenticate(r *http.Request) (*courierauth.Identity, error) {
 }
 
 // unauthorized is the 401 answer; cause, which says why, is only logged.
-func unauthorized(detail string, cause error) *problemError {
+func unauthorized(detail string, cause error) *Problem {
 	p := newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized", detail)
 	p.cause = cause
 	return p
