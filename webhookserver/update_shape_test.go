@@ -51,9 +51,7 @@ func TestHandleUpdateVerifiesFirst(t *testing.T) {
 	ast.Inspect(handle.Body, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.CallExpr:
-			if sel, ok := n.Fun.(*ast.SelectorExpr); ok {
-				calls[sel.Sel.Name] = append(calls[sel.Sel.Name], n.Pos())
-			}
+			calls[calleeName(n)] = append(calls[calleeName(n)], n.Pos())
 		case *ast.ReturnStmt:
 			returns = append(returns, n)
 		}
@@ -70,7 +68,7 @@ func TestHandleUpdateVerifiesFirst(t *testing.T) {
 	}
 	// What tells, or writes: answers, API writes, the write slot.
 	for _, name := range []string{"answer", "record", "create", "appendEvent", "acquireWrite", "Create", "Patch", "Update",
-		"writeJSON", "writeProblem", "stageError"} {
+		"writeJSON", "writeProblem", "stageError", "unknownParcel", "nameTaken"} {
 		for _, pos := range calls[name] {
 			if pos < settled {
 				t.Errorf("%s: handleUpdate calls %s before verifyBody", fset.Position(pos), name)
@@ -93,16 +91,25 @@ func TestHandleUpdateVerifiesFirst(t *testing.T) {
 		}
 		ast.Inspect(fd.Body, func(n ast.Node) bool {
 			if call, ok := n.(*ast.CallExpr); ok {
-				if sel, ok := call.Fun.(*ast.SelectorExpr); ok {
-					switch sel.Sel.Name {
-					case "Create", "Patch", "Update", "Delete", "Stage", "answer", "record", "writeJSON":
-						t.Errorf("%s: %s calls %s; it must only read", fset.Position(call.Pos()), name, sel.Sel.Name)
-					}
+				switch callee := calleeName(call); callee {
+				case "Create", "Patch", "Update", "Delete", "Stage", "answer", "record", "writeJSON":
+					t.Errorf("%s: %s calls %s; it must only read", fset.Position(call.Pos()), name, callee)
 				}
 			}
 			return true
 		})
 	}
+}
+
+// calleeName is the name of the function or method a call calls.
+func calleeName(call *ast.CallExpr) string {
+	switch fun := call.Fun.(type) {
+	case *ast.SelectorExpr:
+		return fun.Sel.Name
+	case *ast.Ident:
+		return fun.Name
+	}
+	return ""
 }
 
 func singleIdent(r *ast.ReturnStmt) (string, bool) {
