@@ -98,7 +98,8 @@ func ParseUpdate(data []byte, receivedAt time.Time, limits Limits) (Update, erro
 	p.remarks()
 	p.eventID()
 
-	problems := append(p.problems, obj.unknownProblems()...)
+	p.problems = append(p.problems, obj.unknownProblems()...)
+	problems := p.problems
 	for i := range problems {
 		if problems[i].Field == fieldTrackStatus {
 			problems[i].Accepted = v1alpha1.AcceptedSpellings()

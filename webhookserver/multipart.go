@@ -85,7 +85,7 @@ func (p *podReader) Read(b []byte) (int, error) {
 		return 0, p.err
 	}
 	n, err := p.part.Read(b)
-	if err != nil && err != io.EOF {
+	if err != nil && !errors.Is(err, io.EOF) {
 		p.err = readFailure(err, fieldPODFile, "inside pod_file")
 		return n, p.err
 	}
@@ -103,7 +103,7 @@ func readMultipart(body io.Reader, boundary string, receivedAt time.Time, limits
 
 	part, err := in.mr.NextRawPart()
 	switch {
-	case err == io.EOF:
+	case endOfParts(err):
 		return nil, fieldProblem(fieldFormData, "form_data is missing: the multipart body has no parts; "+
 			"send a form_data part holding the update as JSON")
 	case errors.Is(err, io.EOF):
@@ -142,9 +142,9 @@ func readMultipart(body io.Reader, boundary string, receivedAt time.Time, limits
 
 	part, err = in.mr.NextRawPart()
 	switch {
-	case err == io.EOF && !in.closing.seen:
+	case endOfParts(err) && !in.closing.seen:
 		return nil, unclosedMultipart(fieldFormData, boundary)
-	case err == io.EOF:
+	case endOfParts(err):
 		in.ended = true
 		return in, nil
 	case err != nil:
@@ -209,9 +209,9 @@ func (in *Incoming) finish() *Problem {
 	if !in.ended {
 		part, err := in.mr.NextRawPart()
 		switch {
-		case err == io.EOF && !in.closing.seen:
+		case endOfParts(err) && !in.closing.seen:
 			return unclosedMultipart(last, in.closing.boundary())
-		case err == io.EOF:
+		case endOfParts(err):
 			in.ended = true
 		case err != nil:
 			return multipartFailure(err, last, in.closing.boundary())
@@ -240,6 +240,14 @@ func (in *Incoming) finish() *Problem {
 			"the body goes on for more than %d bytes after the multipart closing boundary; end it there", maxEpilogueBytes))
 	}
 	return nil
+}
+
+// endOfParts reports whether NextRawPart found no further part. The
+// multipart reader returns io.EOF itself for that, and an error wrapping
+// io.EOF when the body ends where a boundary line should be: a different
+// problem, which multipartFailure describes.
+func endOfParts(err error) bool {
+	return err == io.EOF //nolint:errorlint // the sentinel itself, unwrapped, is the reader's "no more parts"
 }
 
 // multipartFailure describes a multipart body that could not be split into

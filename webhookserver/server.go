@@ -126,7 +126,7 @@ func (s *Server) NeedLeaderElection() bool { return false }
 
 // Start listens on BindAddress and serves until ctx is done.
 func (s *Server) Start(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.BindAddress)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.BindAddress)
 	if err != nil {
 		return fmt.Errorf("webhook server: listening on %s: %w", s.BindAddress, err)
 	}
@@ -322,7 +322,7 @@ func (s *Server) admit(r *http.Request, now time.Time) (*caller, error) {
 // authenticate finds the Courier behind the request's bearer token.
 func (s *Server) authenticate(r *http.Request) (*courierauth.Identity, error) {
 	if len(r.Header.Values("Authorization")) > 1 {
-		return nil, unauthorized("send one Authorization header", errors.New("Authorization sent more than once"))
+		return nil, unauthorized("send one Authorization header", errors.New("the Authorization header is sent more than once"))
 	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {

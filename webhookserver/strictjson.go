@@ -257,9 +257,9 @@ func validStringLiteral(raw []byte) bool {
 
 // hexRune reads four hex digits; -1 when they are not.
 func hexRune(b []byte) rune {
-	n, err := strconv.ParseUint(string(b), 16, 32)
+	n, err := strconv.ParseUint(string(b), 16, 16)
 	if err != nil {
 		return -1
 	}
-	return rune(n)
+	return rune(n) //nolint:gosec // ParseUint's bit size 16 bounds n to 0xFFFF
 }
