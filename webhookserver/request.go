@@ -74,7 +74,8 @@ func ReadRequest(r *http.Request, receivedAt time.Time, limits Limits) (*Incomin
 		return nil, unsupportedMedia(fieldContentEncoding, fmt.Sprintf(
 			"Content-Encoding %s is not supported; send the body uncompressed", quoteShort(ce)))
 	}
-	accepted := `send Content-Type multipart/form-data (a form_data part, then optionally a pod_file part) or application/json (the update object as the body)`
+	accepted := "send Content-Type multipart/form-data (a form_data part, then optionally a pod_file part) " +
+		"or application/json (the update object as the body)"
 	types := r.Header.Values("Content-Type")
 	switch {
 	case len(types) == 0 || strings.TrimSpace(types[0]) == "":

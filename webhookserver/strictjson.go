@@ -33,6 +33,10 @@ import (
 // the rest are counted.
 const maxUnknownReported = 10
 
+// kindString is how messages name a JSON string, the only type an update
+// member may have.
+const kindString = "a string"
+
 // jsonMemberState says whether a member of the update object is usable.
 type jsonMemberState int
 
@@ -119,7 +123,7 @@ func (o *updateObject) text(name string, problems *[]FieldError) (string, jsonMe
 	if m.count > 1 {
 		return record("%s appears %d times in form_data; send it once", name, m.count)
 	}
-	if kind := jsonKindOf(m.raw); kind != "a string" {
+	if kind := jsonKindOf(m.raw); kind != kindString {
 		return record(`%s must be a JSON string like "…", not %s`, name, kind)
 	}
 	if !validStringLiteral(m.raw) {
@@ -191,7 +195,7 @@ func jsonKind(tok json.Token) string {
 		}
 		return "an object"
 	case string:
-		return "a string"
+		return kindString
 	case float64, json.Number:
 		return "a number"
 	case bool:
@@ -208,7 +212,7 @@ func jsonKindOf(raw json.RawMessage) string {
 	}
 	switch raw[0] {
 	case '"':
-		return "a string"
+		return kindString
 	case '{':
 		return "an object"
 	case '[':
