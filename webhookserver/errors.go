@@ -30,29 +30,29 @@ import (
 
 // unknownParcel: the courier may not create parcels and this one does not
 // exist.
-func unknownParcel(key client.ObjectKey, articleID string) *problemError {
+func unknownParcel(key client.ObjectKey, articleID string) *Problem {
 	p := newProblem(http.StatusNotFound, "unknown-parcel", "Unknown parcel",
 		fmt.Sprintf("no parcel with article ID %q exists, and this courier may not create parcels", articleID))
-	p.problem.Parcel = key.String()
+	p.Parcel = key.String()
 	return p
 }
 
 // nameTaken: another article ID holds the name this one derives to. By
 // construction of ParcelName this needs a 64-bit hash collision.
-func nameTaken(key client.ObjectKey, holder string) *problemError {
+func nameTaken(key client.ObjectKey, holder string) *Problem {
 	p := newProblem(http.StatusConflict, "name-taken", "Parcel name taken",
 		fmt.Sprintf("parcel %s belongs to another article ID; ask the operator to resolve it", key.Name))
-	p.problem.Parcel = key.String()
+	p.Parcel = key.String()
 	p.cause = fmt.Errorf("parcel %s holds article ID %q", key, holder)
 	return p
 }
 
 // parcelFull: the parcel holds the most events a Parcel may.
-func parcelFull(key client.ObjectKey) *problemError {
+func parcelFull(key client.ObjectKey) *Problem {
 	p := newProblem(http.StatusConflict, "parcel-full", "Parcel full",
 		fmt.Sprintf("parcel %s already holds %d events, the most a parcel may; the update was not recorded",
 			key.Name, trackingv1alpha1.MaxEvents))
-	p.problem.Parcel = key.String()
+	p.Parcel = key.String()
 	return p
 }
 
@@ -61,7 +61,7 @@ func parcelFull(key client.ObjectKey) *problemError {
 // (RBAC, a terminating namespace, admission) is the platform's to fix and
 // retrying cannot help (500); anything else is the API server being
 // unavailable, overloaded or slow (503, retry).
-func apiError(err error) *problemError {
+func apiError(err error) *Problem {
 	switch {
 	case apierrors.IsInvalid(err):
 		p := newProblem(http.StatusUnprocessableEntity, "refused", "Update refused",
@@ -86,17 +86,17 @@ func apiMessage(err error) string {
 // problem first (what the multipart reader met while the file streamed),
 // then the store's verdict on the file, else the store is unreachable.
 func stageError(err error, maxBytes int64) error {
-	var re *RequestError
+	var re *Problem
 	switch {
 	case errors.As(err, &re):
 		return re
 	case errors.Is(err, podstore.ErrTooLarge):
-		return &RequestError{Status: http.StatusRequestEntityTooLarge, Title: titleTooLarge,
+		return &Problem{Status: http.StatusRequestEntityTooLarge, Type: slugTooLarge, Title: titleTooLarge,
 			Detail: fmt.Sprintf("pod_file is larger than this courier's limit of %d bytes", maxBytes),
 			Fields: []FieldError{{Field: fieldPODFile, Detail: fmt.Sprintf("at most %d bytes", maxBytes)}},
 			cause:  err}
 	case errors.Is(err, podstore.ErrUnsupportedType):
-		return &RequestError{Status: http.StatusUnsupportedMediaType, Title: titleUnsupported,
+		return &Problem{Status: http.StatusUnsupportedMediaType, Type: slugUnsupported, Title: titleUnsupported,
 			Detail: "pod_file is not a PDF, JPEG, PNG, WebP or HEIC file (judged by its content, not its name or declared type)",
 			Fields: []FieldError{{Field: fieldPODFile, Detail: "accepted: PDF, JPEG, PNG, WebP, HEIC"}},
 			cause:  err}

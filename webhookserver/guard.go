@@ -189,7 +189,7 @@ func (c *caller) verifyBody(body io.Reader) error {
 		return nil
 	}
 	if _, err := io.Copy(io.Discard, body); err != nil {
-		return &RequestError{Status: http.StatusBadRequest, Title: titleInvalid,
+		return &Problem{Status: http.StatusBadRequest, Type: slugInvalid, Title: titleInvalid,
 			Detail: "the request body could not be read to its end", cause: err}
 	}
 	wait, err := c.pending.Finish(c.now())
@@ -205,14 +205,14 @@ func (c *caller) verifyBody(body io.Reader) error {
 
 // signatureRefused is the 401 for a signature that does not verify. The
 // reason is told: it names no key and repeats nothing the client sent.
-func signatureRefused(err error) *problemError {
+func signatureRefused(err error) *Problem {
 	p := newProblem(http.StatusUnauthorized, "signature-invalid", "Invalid signature", err.Error())
 	p.refusal = refusedSignature
 	return p
 }
 
 // tooManyRequests is the 429 answer with Retry-After.
-func tooManyRequests(reason string, wait time.Duration, detail string) *problemError {
+func tooManyRequests(reason string, wait time.Duration, detail string) *Problem {
 	p := newProblem(http.StatusTooManyRequests, "rate-limited", "Too many requests", detail)
 	p.retryAfter = wait
 	p.refusal = reason

@@ -27,33 +27,38 @@ const unauthenticatedLabel = "-"
 
 // The webhook's metrics. The courier label is the Courier's
 // namespace/name; article IDs, tokens and file names never become labels.
+// labelCourier is the label naming the courier (namespace/name) on every
+// metric.
+const labelCourier = "courier"
+
 var (
 	requestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parcel_webhook_requests_total",
 		Help: "Courier API requests answered, by courier and HTTP status code.",
-	}, []string{"courier", "code"})
+	}, []string{labelCourier, "code"})
 	requestDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "parcel_webhook_request_duration_seconds",
 		Help:    "Time to answer a courier API request, by courier.",
 		Buckets: prometheus.ExponentialBuckets(0.002, 2, 13),
-	}, []string{"courier"})
+	}, []string{labelCourier})
 	updatesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parcel_webhook_updates_total",
 		Help: "Tracking updates recorded, by courier and result (applied, unchanged, duplicate, rejected).",
-	}, []string{"courier", "result"})
+	}, []string{labelCourier, "result"})
 	podBytesStaged = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parcel_webhook_pod_staged_bytes_total",
 		Help: "Bytes of proof-of-delivery files staged, by courier.",
-	}, []string{"courier"})
+	}, []string{labelCourier})
 	refusalsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parcel_webhook_refusals_total",
-		Help: "Requests refused by an admission limit, by courier and limit (client-rate, courier-rate, writes-busy, signature, replay-memory-full).",
-	}, []string{"courier", "limit"})
+		Help: "Requests refused by an admission limit, by courier and limit " +
+			"(client-rate, courier-rate, writes-busy, signature, replay-memory-full).",
+	}, []string{labelCourier, "limit"})
 	eventLag = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "parcel_webhook_event_lag_seconds",
 		Help:    "Time from an update's track_datetime to its being recorded, by courier.",
 		Buckets: []float64{1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 7 * 24 * 3600},
-	}, []string{"courier"})
+	}, []string{labelCourier})
 )
 
 func init() {

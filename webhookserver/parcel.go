@@ -70,7 +70,7 @@ func (s *Server) handleParcel(w http.ResponseWriter, r *http.Request, c *caller)
 	courier := c.Courier
 	articleID := r.PathValue("articleId")
 	if err := trackingv1alpha1.ValidateArticleID(articleID); err != nil {
-		return &RequestError{Status: http.StatusBadRequest, Title: "Invalid article ID",
+		return &Problem{Status: http.StatusBadRequest, Type: slugInvalid, Title: "Invalid article ID",
 			Detail: "articleId " + err.Error(), Fields: []FieldError{{Field: "articleId", Detail: err.Error()}}}
 	}
 	key := client.ObjectKey{Namespace: courier.Namespace, Name: trackingv1alpha1.ParcelName(articleID)}

@@ -114,13 +114,13 @@ func FuzzReadRequest(f *testing.F) {
 	})
 }
 
-// checkFuzzRefusal asserts err is a *RequestError of one of the statuses,
+// checkFuzzRefusal asserts err is a *Problem of one of the statuses,
 // that names a field and says something readable.
 func checkFuzzRefusal(t *testing.T, err error, statuses ...int) {
 	t.Helper()
-	var re *RequestError
+	var re *Problem
 	if !errors.As(err, &re) {
-		t.Fatalf("error %T %v is not a *RequestError", err, err)
+		t.Fatalf("error %T %v is not a *Problem", err, err)
 	}
 	ok := false
 	for _, s := range statuses {

@@ -51,16 +51,16 @@ var reqReceivedAt = time.Date(2025, 10, 8, 10, 20, 30, 500_000_000, time.UTC)
 // seedExampleTime is the seed example's track_datetime.
 var seedExampleTime = time.Date(2025, 10, 8, 10, 15, 0, 0, time.UTC)
 
-// wantRequestError is what a refused request must answer: the status, and for
+// wantProblem is what a refused request must answer: the status, and for
 // each field in order a fragment of its detail.
-type wantRequestError struct {
+type wantProblem struct {
 	status int
 	fields []string
 	detail []string
 }
 
-func refusedWith(status int, fieldAndDetail ...string) *wantRequestError {
-	w := &wantRequestError{status: status}
+func refusedWith(status int, fieldAndDetail ...string) *wantProblem {
+	w := &wantProblem{status: status}
 	for i := 0; i+1 < len(fieldAndDetail); i += 2 {
 		w.fields = append(w.fields, fieldAndDetail[i])
 		w.detail = append(w.detail, fieldAndDetail[i+1])
@@ -68,19 +68,19 @@ func refusedWith(status int, fieldAndDetail ...string) *wantRequestError {
 	return w
 }
 
-func refused400(fieldAndDetail ...string) *wantRequestError {
+func refused400(fieldAndDetail ...string) *wantProblem {
 	return refusedWith(http.StatusBadRequest, fieldAndDetail...)
 }
 
 // checkRefusal asserts err is the refusal want describes.
-func checkRefusal(t *testing.T, err error, want *wantRequestError) *RequestError {
+func checkRefusal(t *testing.T, err error, want *wantProblem) *Problem {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("no error; want %d %v", want.status, want.fields)
 	}
-	var re *RequestError
+	var re *Problem
 	if !errors.As(err, &re) {
-		t.Fatalf("error %T %v is not a *RequestError", err, err)
+		t.Fatalf("error %T %v is not a *Problem", err, err)
 	}
 	if re.Status != want.status {
 		t.Errorf("status %d, want %d (%v)", re.Status, want.status, re)
@@ -205,7 +205,7 @@ type parseCase struct {
 	data   string
 	limits Limits
 	want   *Update
-	refuse *wantRequestError
+	refuse *wantProblem
 }
 
 // parseUpdateCases are TestParseUpdate's table, and seeds of FuzzParseUpdate.
@@ -574,7 +574,7 @@ type readCase struct {
 	wantDeclared string
 	// refuse is the refusal, from ReadRequest, from reading POD.Body
 	// (readRefuse) or from Finish (finishRefuse).
-	refuse, readRefuse, finishRefuse *wantRequestError
+	refuse, readRefuse, finishRefuse *wantProblem
 }
 
 // readRequestCases are TestReadRequest's table, and seeds of

@@ -191,7 +191,7 @@ func serveOwn(mutate func(*Server)) string {
 	GinkgoHelper()
 	own := *server
 	mutate(&own)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
 	serverCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -380,6 +380,7 @@ var _ = Describe("TLS", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(got.Subject.CommonName).To(Equal("first"))
 		Expect(proto).NotTo(Equal("h2"), "HTTP/2 is off unless enabled")
+		//nolint:gosec // a client offering at most TLS 1.1, to see the server refuse it
 		_, _, err = handshake(&tls.Config{RootCAs: pool, MaxVersion: tls.VersionTLS11})
 		Expect(err).To(HaveOccurred(), "TLS 1.1 is refused")
 
@@ -403,7 +404,7 @@ var _ = Describe("TLS", func() {
 	It("refuses to start without a readable certificate", func() {
 		own := *server
 		own.CertDir = GinkgoT().TempDir()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(own.Serve(ctx, ln)).To(MatchError(ContainSubstring("loading the certificate")))
 	})

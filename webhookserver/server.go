@@ -126,7 +126,7 @@ func (s *Server) NeedLeaderElection() bool { return false }
 
 // Start listens on BindAddress and serves until ctx is done.
 func (s *Server) Start(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.BindAddress)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.BindAddress)
 	if err != nil {
 		return fmt.Errorf("webhook server: listening on %s: %w", s.BindAddress, err)
 	}
@@ -277,15 +277,15 @@ func (s *Server) instrument(h courierHandler, maxBody func(*trackingv1alpha1.Cou
 		if err != nil {
 			p := problemFor(err)
 			switch {
-			case p.problem.Status >= http.StatusInternalServerError:
-				log.Error(err, "request failed", "status", p.problem.Status)
+			case p.Status >= http.StatusInternalServerError:
+				log.Error(err, "request failed", "status", p.Status)
 			default:
-				log.V(1).Info("request refused", "status", p.problem.Status, "reason", err.Error())
+				log.V(1).Info("request refused", "status", p.Status, "reason", err.Error())
 			}
 			if p.refusal != "" {
 				refusalsTotal.WithLabelValues(label, p.refusal).Inc()
 			}
-			if p.problem.Status == http.StatusUnauthorized {
+			if p.Status == http.StatusUnauthorized {
 				s.Guard.failedAuthentication(r, start)
 			}
 			writeProblem(rec, p)
@@ -322,7 +322,7 @@ func (s *Server) admit(r *http.Request, now time.Time) (*caller, error) {
 // authenticate finds the Courier behind the request's bearer token.
 func (s *Server) authenticate(r *http.Request) (*courierauth.Identity, error) {
 	if len(r.Header.Values("Authorization")) > 1 {
-		return nil, unauthorized("send one Authorization header", errors.New("Authorization sent more than once"))
+		return nil, unauthorized("send one Authorization header", errors.New("the Authorization header is sent more than once"))
 	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
@@ -339,7 +339,7 @@ func (s *Server) authenticate(r *http.Request) (*courierauth.Identity, error) {
 }
 
 // unauthorized is the 401 answer; cause, which says why, is only logged.
-func unauthorized(detail string, cause error) *problemError {
+func unauthorized(detail string, cause error) *Problem {
 	p := newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized", detail)
 	p.cause = cause
 	return p

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+	"github.com/parcelops/parcel-operator/internal/podstore"
 )
 
 // Results of an update, as answers and metrics name them.
@@ -82,12 +83,22 @@ type UpdateAnswer struct {
 
 // handleUpdate records one tracking update. It answers 2xx only once the
 // event is in the API server.
+//
+// It runs in four steps, so that the signature is checked before any answer
+// that tells something about the courier's parcels and before any write
+// (docs/architecture.md, "Signatures"): it reads form_data, looks up the
+// parcel (facts only, no answer), streams the POD file to staging when the
+// update will be written, settles the body (reads it to its end and
+// verifies the signature over all of it) in the one place it is settled,
+// and only then decides the answer. A staged upload is deleted when the
+// answer is a refusal, the 401 of a bad signature included.
 func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller) (err error) {
 	courier := c.Courier
 	receivedAt := s.Clock.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), APITimeout)
 	defer cancel()
 
+	// Its errors are about the request's own bytes: they tell nothing.
 	in, err := ReadRequest(r, receivedAt, s.Limits)
 	if err != nil {
 		return err
@@ -96,55 +107,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	label := courierLabel(courier)
 	key := client.ObjectKey{Namespace: courier.Namespace, Name: trackingv1alpha1.ParcelName(u.ArticleID)}
 
-	// settle reads the rest of the body (a file not staged is discarded)
-	// and checks the signature over all of it: before anything is written,
-	// and before any answer that tells something about the courier's
-	// parcels.
-	settle := func() error {
-		if err := in.Finish(); err != nil {
-			return err
-		}
-		return c.verifyBody(r.Body)
-	}
-
-	cached := &trackingv1alpha1.Parcel{}
-	switch err := s.Client.Get(ctx, key, cached); {
-	case apierrors.IsNotFound(err):
-		cached = nil
-	case err != nil:
-		return unavailable("the Kubernetes API", err)
-	case cached.Spec.ArticleID != u.ArticleID:
-		if err := settle(); err != nil {
-			return err
-		}
-		return nameTaken(key, cached.Spec.ArticleID)
-	case hasEvent(cached, u.EventID):
-		// A retry of an update already recorded: answer without writing.
-		if err := settle(); err != nil {
-			return err
-		}
-		return s.answer(w, courier, cached, u, podNone, true)
-	}
-	if cached == nil && !courier.MayCreateParcels() {
-		// The cache may lag; only the API server can say the parcel is new.
-		fresh := &trackingv1alpha1.Parcel{}
-		switch err := s.APIReader.Get(ctx, key, fresh); {
-		case apierrors.IsNotFound(err):
-			if err := settle(); err != nil {
-				return err
-			}
-			return unknownParcel(key, u.ArticleID)
-		case err != nil:
-			return unavailable("the Kubernetes API", err)
-		case fresh.Spec.ArticleID != u.ArticleID:
-			if err := settle(); err != nil {
-				return err
-			}
-			return nameTaken(key, fresh.Spec.ArticleID)
-		}
-		cached = fresh
-	}
-
+	found := s.lookUp(ctx, courier, key, u)
 	event := trackingv1alpha1.TrackingEvent{
 		ID:         u.EventID,
 		Status:     u.Status,
@@ -154,32 +117,48 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 		Source:     courier.Name,
 	}
 	pod := podNone
-	if in.POD != nil {
-		staged, stageErr := s.Store.Stage(ctx, courier.Namespace, u.EventID, in.POD.Body, courier.MaxPODBytes())
-		if stageErr != nil {
-			return stageError(stageErr, courier.MaxPODBytes())
+	var stageErr error
+	if in.POD != nil && found.writes() {
+		var staged podstore.Staged
+		staged, stageErr = s.Store.Stage(ctx, courier.Namespace, u.EventID, in.POD.Body, courier.MaxPODBytes())
+		if stageErr == nil {
+			// err is the handler's result: the upload goes when it is refused.
+			defer func() { s.discardUnrecorded(r.Context(), staged.Key, err) }()
+			event.ProofOfDelivery = &trackingv1alpha1.ProofOfDeliveryUpload{
+				StagingKey:  staged.Key,
+				SHA256:      staged.SHA256,
+				Size:        staged.Size,
+				ContentType: staged.ContentType,
+				Filename:    in.POD.Filename,
+			}
+			podBytesStaged.WithLabelValues(label).Add(float64(staged.Size))
+			pod = podStaged
 		}
-		// err is the handler's result: the upload goes when it is refused.
-		defer func() { s.discardUnrecorded(r.Context(), staged.Key, err) }()
-		event.ProofOfDelivery = &trackingv1alpha1.ProofOfDeliveryUpload{
-			StagingKey:  staged.Key,
-			SHA256:      staged.SHA256,
-			Size:        staged.Size,
-			ContentType: staged.ContentType,
-			Filename:    in.POD.Filename,
-		}
-		podBytesStaged.WithLabelValues(label).Add(float64(staged.Size))
-		pod = podStaged
 	}
-	if err := settle(); err != nil {
+
+	// Settle the body: read the rest of it (a file not staged is
+	// discarded) and check the signature over all of it.
+	if err := in.Finish(); err != nil {
+		return err
+	}
+	if err := c.verifyBody(r.Body); err != nil {
 		return err
 	}
 
+	switch {
+	case found.err != nil:
+		return found.err
+	case found.duplicate:
+		// A retry of an update already recorded: answer without writing.
+		return s.answer(w, courier, found.parcel, u, podNone, true)
+	case stageErr != nil:
+		return stageError(stageErr, courier.MaxPODBytes())
+	}
 	release, err := s.Guard.acquireWrite(ctx, courier)
 	if err != nil {
 		return err
 	}
-	parcel, err := s.record(ctx, courier, key, u.ArticleID, cached, event)
+	parcel, err := s.record(ctx, courier, key, u.ArticleID, found.parcel, event)
 	release()
 	if err != nil {
 		return err
@@ -190,12 +169,65 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	return s.answer(w, courier, parcel, u, pod, false)
 }
 
+// lookup is what the API server holds under an update's parcel name. It is
+// a verdict held back: handleUpdate answers with it only once the body is
+// settled.
+type lookup struct {
+	// parcel is the parcel, nil when there is none.
+	parcel *trackingv1alpha1.Parcel
+	// duplicate is true when the parcel already holds the update's event.
+	duplicate bool
+	// err is the refusal (unknown parcel, name taken) or the API server
+	// being unavailable.
+	err error
+}
+
+// writes reports whether the update is to be written.
+func (l lookup) writes() bool { return l.err == nil && !l.duplicate }
+
+// lookUp reads the parcel from the cache, and from the API server when the
+// cache has none and the courier may not create one (the cache may lag;
+// only the API server can say the parcel is new). It writes nothing and
+// answers nothing.
+func (s *Server) lookUp(ctx context.Context, courier *trackingv1alpha1.Courier, key client.ObjectKey, u Update) lookup {
+	cached := &trackingv1alpha1.Parcel{}
+	switch err := s.Client.Get(ctx, key, cached); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return lookup{err: unavailable("the Kubernetes API", err)}
+	default:
+		return lookupOf(key, cached, u)
+	}
+	if courier.MayCreateParcels() {
+		return lookup{}
+	}
+	fresh := &trackingv1alpha1.Parcel{}
+	switch err := s.APIReader.Get(ctx, key, fresh); {
+	case apierrors.IsNotFound(err):
+		return lookup{err: unknownParcel(key, u.ArticleID)}
+	case err != nil:
+		return lookup{err: unavailable("the Kubernetes API", err)}
+	}
+	return lookupOf(key, fresh, u)
+}
+
+// lookupOf judges a parcel found under the update's name.
+func lookupOf(key client.ObjectKey, p *trackingv1alpha1.Parcel, u Update) lookup {
+	switch {
+	case p.Spec.ArticleID != u.ArticleID:
+		return lookup{err: nameTaken(key, p.Spec.ArticleID)}
+	case hasEvent(p, u.EventID):
+		return lookup{parcel: p, duplicate: true}
+	}
+	return lookup{parcel: p}
+}
+
 // discardUnrecorded deletes a staged upload when the request failed with
 // an answer that says nothing was recorded (4xx). After a 5xx the event may
 // have reached the API server; the staging sweeper decides later, against
 // what the API server holds.
 func (s *Server) discardUnrecorded(ctx context.Context, key string, err error) {
-	if err == nil || problemFor(err).problem.Status >= http.StatusInternalServerError {
+	if err == nil || problemFor(err).Status >= http.StatusInternalServerError {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
