@@ -102,7 +102,7 @@ var _ = BeforeSuite(func() {
 	auth := &courierauth.Authenticator{Reader: mgr.GetClient()}
 	Expect((&controllers.ParcelReconciler{
 		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("parcel-controller"), Store: store,
-		Transitions: trackingv1alpha1.DefaultTransitions, Retention: controllers.PODRetentionRetain, Clock: clock.RealClock{},
+		Transitions: trackingv1alpha1.DefaultTransitions, Clock: clock.RealClock{},
 	}).SetupWithManager(mgr, 4)).To(Succeed())
 	Expect((&controllers.CourierReconciler{Client: mgr.GetClient(), Auth: auth, Clock: clock.RealClock{}}).
 		SetupWithManager(mgr)).To(Succeed())
