@@ -46,6 +46,7 @@ import (
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/controllers"
 	"github.com/parcelops/parcel-operator/internal/courierauth"
+	"github.com/parcelops/parcel-operator/internal/eventrecorder"
 	"github.com/parcelops/parcel-operator/internal/podstore"
 	"github.com/parcelops/parcel-operator/webhookserver"
 )
@@ -75,6 +76,7 @@ type options struct {
 	podRetention         string
 	deliveredRetention   string
 	maxConcurrent        int
+	events               string
 	webhookAddr          string
 	webhookCertDir       string
 	webhookGuard         webhookserver.GuardOptions
@@ -107,6 +109,10 @@ func main() {
 		"How long a Delivered or Returned-to-Sender Parcel stays before it is archived to the bucket as JSON and deleted: "+
 			"e.g. 30d, 720h; 0 keeps every Parcel. See docs/archive.md.")
 	flag.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", 4, "Parcels reconciled at once.")
+	flag.StringVar(&o.events, "events", string(controllers.EventsAll),
+		"Which Kubernetes Events the Parcel controller records: all (one per reconcile naming every transition it applied), "+
+			"or exceptions (rejections, failures, Delivered, Failed Delivery and returns only, for high update rates). "+
+			"Warnings are recorded under both.")
 	flag.DurationVar(&o.stagingGrace, "staging-grace", time.Hour,
 		"Age after which a staged proof-of-delivery file that no Parcel needs is deleted (a courier gave up after a 503, "+
 			"or a replica died between staging and recording); must exceed the courier API's request timeout.")
@@ -145,6 +151,10 @@ func run(ctx context.Context, o options) error {
 	deliveredRetention, err := controllers.ParseRetention(o.deliveredRetention)
 	if err != nil {
 		return fmt.Errorf("--delivered-retention: %w", err)
+	}
+	eventPolicy, err := controllers.ParseEventPolicy(o.events)
+	if err != nil {
+		return fmt.Errorf("--events: %w", err)
 	}
 	if o.maxConcurrent < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles=%d: want at least 1", o.maxConcurrent)
@@ -211,9 +221,17 @@ func run(ctx context.Context, o options) error {
 	}
 	defer func() { _ = store.Close() }()
 
+	// Events go through a recorder whose memory is bounded whatever their
+	// rate (internal/eventrecorder), not mgr.GetEventRecorder.
+	recorders, err := eventrecorder.New(ctx, mgr.GetConfig(), mgr.GetHTTPClient(), scheme)
+	if err != nil {
+		return err
+	}
 	if err := (&controllers.ParcelReconciler{
 		Client:      mgr.GetClient(),
-		Recorder:    mgr.GetEventRecorder("parcel-controller"),
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    recorders.Recorder("parcel-controller"),
+		Events:      eventPolicy,
 		Store:       store,
 		Transitions: trackingv1alpha1.DefaultTransitions,
 		Retention:   retention,
@@ -224,7 +242,7 @@ func run(ctx context.Context, o options) error {
 	if deliveredRetention > 0 {
 		if err := (&controllers.RetentionReconciler{
 			Client:      mgr.GetClient(),
-			Recorder:    mgr.GetEventRecorder("retention-controller"),
+			Recorder:    recorders.Recorder("retention-controller"),
 			Store:       store,
 			Transitions: trackingv1alpha1.DefaultTransitions,
 			Retention:   deliveredRetention,

@@ -40,6 +40,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+	"github.com/parcelops/parcel-operator/internal/eventrecorder"
 	"github.com/parcelops/parcel-operator/internal/podstore"
 	"github.com/parcelops/parcel-operator/internal/s3test"
 	"github.com/parcelops/parcel-operator/internal/testenv"
@@ -132,9 +133,13 @@ func startManager(name, bucketURL string, retention PODRetention, extra ...func(
 		},
 	})
 	Expect(err).NotTo(HaveOccurred())
+	mgrCtx, stop := context.WithCancel(ctx)
+	recorders, err := eventrecorder.New(mgrCtx, cfg, mgr.GetHTTPClient(), scheme)
+	Expect(err).NotTo(HaveOccurred())
 	h.reconciler = &ParcelReconciler{
 		Client:      mgr.GetClient(),
-		Recorder:    mgr.GetEventRecorder("parcel-controller"),
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    recorders.Recorder("parcel-controller"),
 		Store:       store,
 		Transitions: trackingv1alpha1.DefaultTransitions,
 		Retention:   retention,
@@ -145,7 +150,6 @@ func startManager(name, bucketURL string, retention PODRetention, extra ...func(
 		setup(mgr, h)
 	}
 
-	mgrCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer GinkgoRecover()
