@@ -63,6 +63,10 @@ func ev(id string, s trackingv1alpha1.TrackingStatus, minute int) trackingv1alph
 	}
 }
 
+// toTransitChain is the StatusChanged note of a pass that applies
+// toDelivery's events.
+const toTransitChain = "Not Scanned -> Received in Depot -> Loaded by Driver -> In Transit"
+
 // toDelivery is a parcel's life up to the last scan before delivery.
 func toDelivery() []trackingv1alpha1.TrackingEvent {
 	return []trackingv1alpha1.TrackingEvent{
@@ -241,7 +245,7 @@ var _ = Describe("Folding events into status", Ordered, func() {
 		Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionReady)).To(BeTrue())
 		Expect(condition(p, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeNil())
 		Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(Equal([]string{
-			"Not Scanned -> Received in Depot -> Loaded by Driver -> In Transit",
+			toTransitChain,
 		}), "one Event for the pass, naming every transition it applied")
 		Expect(kstatus(p)).To(Equal(status.CurrentStatus))
 	})
@@ -275,7 +279,7 @@ var _ = Describe("Folding events into status", Ordered, func() {
 		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusInTransit))
 		Expect(history(p)).To(Equal([]string{"received:Applied", "loaded:Applied", "in-transit:Applied"}))
 		Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(Equal([]string{
-			"Not Scanned -> Received in Depot -> Loaded by Driver -> In Transit",
+			toTransitChain,
 		}))
 	})
 
@@ -347,7 +351,7 @@ var _ = Describe("Storing proof of delivery", func() {
 				Expect(h.exists(upload.StagingKey)).To(BeFalse())
 
 				Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(Equal([]string{
-					"Not Scanned -> Received in Depot -> Loaded by Driver -> In Transit", "In Transit -> Delivered",
+					toTransitChain, "In Transit -> Delivered",
 				}))
 				Eventually(func() []string { return notes(p, trackingv1alpha1.EventProofOfDeliveryStored) }).Should(Equal([]string{
 					"event delivered: 102409 bytes stored at " + stored.URL,
@@ -596,7 +600,7 @@ var _ = Describe("With a cache that lags the API server", func() {
 		// The stale copy's pass recorded nothing; its re-run named only the
 		// transition the server's status lacked.
 		Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(Equal([]string{
-			"Not Scanned -> Received in Depot -> Loaded by Driver -> In Transit",
+			toTransitChain,
 			"Failed Delivery -> In Transit",
 		}))
 		Consistently(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).Should(HaveLen(2))

@@ -19,6 +19,7 @@ package controllers
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
@@ -42,7 +43,7 @@ var (
 	toFailed   = step("f", trackingv1alpha1.StatusInTransit, trackingv1alpha1.StatusFailedDelivery)
 	toReturned = step("x", trackingv1alpha1.StatusDelivered, trackingv1alpha1.StatusReturnToSender)
 	toDepot    = step("d", trackingv1alpha1.StatusInTransit, trackingv1alpha1.StatusReturnToDepot)
-	stored     = trackingv1alpha1.StoredProofOfDelivery{EventID: "delivered", Size: 2048, URL: "s3://pods/acme/p/delivered.pdf"}
+	stored     = trackingv1alpha1.StoredProofOfDelivery{EventID: "pod", Size: 2048, URL: "s3://pods/acme/p/pod.pdf"}
 )
 
 var _ = Describe("The Events of a pass", func() {
@@ -52,16 +53,16 @@ var _ = Describe("The Events of a pass", func() {
 		},
 		Entry("nothing new records nothing", report{}, EventsAll, []recordedEvent(nil)),
 		Entry("one transition", report{applied: []trackingv1alpha1.FoldStep{toReceived}}, EventsAll, []recordedEvent{
-			{"Normal", trackingv1alpha1.EventStatusChanged, actionTransition, "Not Scanned -> Received in Depot"},
+			{corev1.EventTypeNormal, trackingv1alpha1.EventStatusChanged, actionTransition, "Not Scanned -> Received in Depot"},
 		}),
 		Entry("a chain of transitions is one Event",
 			report{applied: []trackingv1alpha1.FoldStep{toReceived, toLoaded, toTransit}}, EventsAll, []recordedEvent{
-				{"Normal", trackingv1alpha1.EventStatusChanged, actionTransition,
-					"Not Scanned -> Received in Depot -> Loaded by Driver -> In Transit"},
+				{corev1.EventTypeNormal, trackingv1alpha1.EventStatusChanged, actionTransition,
+					toTransitChain},
 			}),
 		Entry("transitions that do not follow each other are separate chains of one Event",
 			report{applied: []trackingv1alpha1.FoldStep{toReceived, toTransit, toFailed}}, EventsAll, []recordedEvent{
-				{"Normal", trackingv1alpha1.EventStatusChanged, actionTransition,
+				{corev1.EventTypeNormal, trackingv1alpha1.EventStatusChanged, actionTransition,
 					"Not Scanned -> Received in Depot; Loaded by Driver -> In Transit -> Failed Delivery"},
 			}),
 		Entry("rejections are one Warning naming each event",
@@ -69,33 +70,34 @@ var _ = Describe("The Events of a pass", func() {
 				rejected("a", trackingv1alpha1.StatusNotScanned, trackingv1alpha1.StatusInTransit, "not allowed"),
 				rejected("b", trackingv1alpha1.StatusNotScanned, trackingv1alpha1.StatusDelivered, "also not allowed"),
 			}}, EventsExceptions, []recordedEvent{
-				{"Warning", trackingv1alpha1.EventTransitionRejected, actionTransition, "event a: not allowed; event b: also not allowed"},
+				{corev1.EventTypeWarning, trackingv1alpha1.EventTransitionRejected, actionTransition,
+					"event a: not allowed; event b: also not allowed"},
 			}),
 		Entry("files stored", report{stored: []trackingv1alpha1.StoredProofOfDelivery{stored}}, EventsAll, []recordedEvent{
-			{"Normal", trackingv1alpha1.EventProofOfDeliveryStored, actionStorePODs,
-				"event delivered: 2048 bytes stored at s3://pods/acme/p/delivered.pdf"},
+			{corev1.EventTypeNormal, trackingv1alpha1.EventProofOfDeliveryStored, actionStorePODs,
+				"event pod: 2048 bytes stored at s3://pods/acme/p/pod.pdf"},
 		}),
 		Entry("file failures are a Warning under every policy",
 			report{podFailures: []string{"event a: digest differs", "event b: staged file missing"}}, EventsExceptions,
-			[]recordedEvent{{"Warning", trackingv1alpha1.EventProofOfDeliveryFailed, actionReconcile,
+			[]recordedEvent{{corev1.EventTypeWarning, trackingv1alpha1.EventProofOfDeliveryFailed, actionReconcile,
 				"event a: digest differs; event b: staged file missing"}}),
 		Entry("exceptions: routine transitions and stored files record nothing",
 			report{applied: []trackingv1alpha1.FoldStep{toReceived, toLoaded, toTransit},
 				stored: []trackingv1alpha1.StoredProofOfDelivery{stored}}, EventsExceptions, []recordedEvent(nil)),
 		Entry("exceptions: a pass reaching Failed Delivery names its whole chain",
 			report{applied: []trackingv1alpha1.FoldStep{toTransit, toFailed}}, EventsExceptions, []recordedEvent{
-				{"Normal", trackingv1alpha1.EventStatusChanged, actionTransition, "Loaded by Driver -> In Transit -> Failed Delivery"},
+				{corev1.EventTypeNormal, trackingv1alpha1.EventStatusChanged, actionTransition, "Loaded by Driver -> In Transit -> Failed Delivery"},
 			}),
 		Entry("exceptions: Delivered", report{applied: []trackingv1alpha1.FoldStep{
 			step("d", trackingv1alpha1.StatusInTransit, trackingv1alpha1.StatusDelivered)}}, EventsExceptions, []recordedEvent{
-			{"Normal", trackingv1alpha1.EventStatusChanged, actionTransition, "In Transit -> Delivered"},
+			{corev1.EventTypeNormal, trackingv1alpha1.EventStatusChanged, actionTransition, "In Transit -> Delivered"},
 		}),
 		Entry("exceptions: a return to sender", report{applied: []trackingv1alpha1.FoldStep{toReturned}}, EventsExceptions,
-			[]recordedEvent{{"Normal", trackingv1alpha1.EventStatusChanged, actionTransition, "Delivered -> Return to Sender"}}),
+			[]recordedEvent{{corev1.EventTypeNormal, trackingv1alpha1.EventStatusChanged, actionTransition, "Delivered -> Return to Sender"}}),
 		Entry("exceptions: a return to depot", report{applied: []trackingv1alpha1.FoldStep{toDepot}}, EventsExceptions,
-			[]recordedEvent{{"Normal", trackingv1alpha1.EventStatusChanged, actionTransition, "In Transit -> Return to Depot"}}),
+			[]recordedEvent{{corev1.EventTypeNormal, trackingv1alpha1.EventStatusChanged, actionTransition, "In Transit -> Return to Depot"}}),
 		Entry("the zero policy is all", report{applied: []trackingv1alpha1.FoldStep{toLoaded}}, EventPolicy(""), []recordedEvent{
-			{"Normal", trackingv1alpha1.EventStatusChanged, actionTransition, "Received in Depot -> Loaded by Driver"},
+			{corev1.EventTypeNormal, trackingv1alpha1.EventStatusChanged, actionTransition, "Received in Depot -> Loaded by Driver"},
 		}),
 	)
 

@@ -113,8 +113,8 @@ func BenchmarkEventWrite(b *testing.B) {
 				time.Sleep(time.Millisecond)
 			}
 			b.StopTimer()
-			b.ReportMetric(float64((testenv.ChildCPU("kube-apiserver") - apiserver).Microseconds())/float64(b.N), "apiserver-µs/op")
-			b.ReportMetric(float64((testenv.ChildCPU("etcd") - etcd).Microseconds())/float64(b.N), "etcd-µs/op")
+			b.ReportMetric(float64((testenv.ChildCPU("kube-apiserver")-apiserver).Microseconds())/float64(b.N), "apiserver-µs/op")
+			b.ReportMetric(float64((testenv.ChildCPU("etcd")-etcd).Microseconds())/float64(b.N), "etcd-µs/op")
 		})
 	}
 }
