@@ -46,6 +46,7 @@ import (
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/controllers"
 	"github.com/parcelops/parcel-operator/internal/courierauth"
+	"github.com/parcelops/parcel-operator/internal/eventrecorder"
 	"github.com/parcelops/parcel-operator/internal/parcelcache"
 	"github.com/parcelops/parcel-operator/internal/podstore"
 	"github.com/parcelops/parcel-operator/internal/retention"
@@ -84,6 +85,8 @@ type options struct {
 	podBucket            string
 	retention            *retention.Flags
 	maxConcurrent        int
+	events               string
+	eventPolicy          controllers.EventPolicy
 	webhookAddr          string
 	webhookCertDir       string
 	webhookGuard         webhookserver.GuardOptions
@@ -112,6 +115,10 @@ func main() {
 			"Credentials come from the environment or workload identity, never the URL.")
 	o.retention = retention.BindFlags(flag.CommandLine)
 	flag.IntVar(&o.maxConcurrent, "max-concurrent-reconciles", defaultMaxConcurrentReconciles, "Parcels reconciled at once.")
+	flag.StringVar(&o.events, "events", string(controllers.EventsAll),
+		"Which Kubernetes Events the Parcel controller records: all (one per reconcile naming every transition it applied), "+
+			"or exceptions (rejections, failures, Delivered, Failed Delivery and returns only, for high update rates). "+
+			"Warnings are recorded under both.")
 	flag.DurationVar(&o.stagingGrace, "staging-grace", time.Hour,
 		"Age after which a staged proof-of-delivery file that no Parcel needs is deleted (a courier gave up after a 503, "+
 			"or a replica died between staging and recording); must exceed the courier API's request timeout.")
@@ -152,6 +159,9 @@ func (o *options) validate() (retention.Settings, error) {
 	for _, d := range deprecated {
 		setupLog.Info("WARNING: a deprecated flag is set; it still works, but will be removed",
 			"flag", "--"+d.Flag, "use", "--"+d.Use)
+	}
+	if o.eventPolicy, err = controllers.ParseEventPolicy(o.events); err != nil {
+		return retention.Settings{}, fmt.Errorf("--events: %w", err)
 	}
 	if o.maxConcurrent < 1 {
 		return retention.Settings{}, fmt.Errorf("--max-concurrent-reconciles=%d: want at least 1", o.maxConcurrent)
@@ -226,9 +236,17 @@ func run(ctx context.Context, o options) error {
 	}
 	defer func() { _ = store.Close() }()
 
+	// Events go through a recorder whose memory is bounded whatever their
+	// rate (internal/eventrecorder), not mgr.GetEventRecorder.
+	recorders, err := eventrecorder.New(ctx, mgr.GetConfig(), mgr.GetHTTPClient(), scheme)
+	if err != nil {
+		return err
+	}
 	if err := (&controllers.ParcelReconciler{
 		Client:      mgr.GetClient(),
-		Recorder:    mgr.GetEventRecorder("parcel-controller"),
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    recorders.Recorder("parcel-controller"),
+		Events:      o.eventPolicy,
 		Store:       store,
 		Transitions: trackingv1alpha1.DefaultTransitions,
 		OnDelete:    settings.OnDelete,
@@ -239,7 +257,7 @@ func run(ctx context.Context, o options) error {
 	if settings.ArchiveAfter > 0 {
 		if err := (&controllers.RetentionReconciler{
 			Client:       mgr.GetClient(),
-			Recorder:     mgr.GetEventRecorder("retention-controller"),
+			Recorder:     recorders.Recorder("retention-controller"),
 			Store:        store,
 			Transitions:  trackingv1alpha1.DefaultTransitions,
 			ArchiveAfter: settings.ArchiveAfter,

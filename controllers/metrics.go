@@ -48,6 +48,11 @@ var (
 		Name: "parcel_transitions_rejected_total",
 		Help: "Events newly rejected by the fold, by the parcel's status and the refused status.",
 	}, []string{"from", "to"})
+	staleCopies = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parcel_status_write_conflicts_total",
+		Help: "Parcel writes refused because the copy they were computed from was older than the server's (the cache " +
+			"lagging, or an append landing meanwhile); each is redone once on a copy read from the API server.",
+	})
 	podMoves = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parcel_pod_moves_total",
 		Help: "Attempts to move a staged proof-of-delivery file to its final place, by result.",
@@ -72,6 +77,6 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(transitionsApplied, transitionsRejected, podMoves, podBytesStored, podMoveDuration,
+	metrics.Registry.MustRegister(transitionsApplied, transitionsRejected, staleCopies, podMoves, podBytesStored, podMoveDuration,
 		parcelsArchived, archiveFailures)
 }

@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,8 +30,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	kerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -61,32 +58,18 @@ const (
 	retryMaxDelay  = 2 * time.Minute
 )
 
-// Actions of the Kubernetes Events recorded on a Parcel. events.k8s.io
-// merges Events with the same regarding object, reason and action into one
-// series and keeps only the first note, so each distinct fact gets its own
-// action: a transition is named by its statuses, a stored file by its event.
-const (
-	actionReconcile  = "Reconcile"
-	actionDeletePODs = "DeleteProofOfDelivery"
-)
-
-// transitionAction names a transition, e.g. "InTransit->Delivered".
-func transitionAction(from, to trackingv1alpha1.TrackingStatus) string {
-	return string(from) + "->" + string(to)
-}
-
-// storeAction names the storing of one event's file.
-func storeAction(eventID string) string {
-	return "StoreProofOfDelivery:" + eventID
-}
-
 // ParcelReconciler derives each Parcel's status from its events, records
 // what changed as Kubernetes Events, and moves staged proof-of-delivery
 // files into their final place in object storage.
 type ParcelReconciler struct {
 	client.Client
-	// Recorder records events.k8s.io Events on Parcels.
+	// APIReader reads a Parcel from the API server when the cached copy
+	// proved stale (its status write met a newer resourceVersion).
+	APIReader client.Reader
+	// Recorder records Kubernetes Events on Parcels.
 	Recorder events.EventRecorder
+	// Events says which Events a pass records; the zero value is EventsAll.
+	Events EventPolicy
 	// Store holds the proof-of-delivery files.
 	Store *podstore.Store
 	// Transitions is the graph the fold enforces.
@@ -95,101 +78,80 @@ type ParcelReconciler struct {
 	OnDelete retention.OnDelete
 	// Clock stamps condition transitions and storage times.
 	Clock clock.PassiveClock
-
-	// memos hold what this process did to each Parcel; see memo.
-	memosMu sync.Mutex
-	memos   map[types.NamespacedName]memo
 }
-
-// memo is what this process last did to one Parcel (one UID: a Parcel
-// deleted and created again under its name starts afresh). The cache can
-// still show a Parcel as it was before this process's last status write
-// when the next change arrives (two appends in quick succession). A status
-// computed from that copy would be patched against a stale base, leaving
-// out a field that is equal there and in the new status but not on the
-// server (a phase back to In Transit after Failed Delivery), and its
-// Events would be recorded twice.
-type memo struct {
-	uid types.UID
-	// reconciled is the generation last reconciled without error: an
-	// event for it again (the cache catching up) needs no reconcile.
-	reconciled int64
-	// written is the observedGeneration of the status last written, at
-	// writtenAt: a cached copy whose status is older is stale, and waited
-	// for, up to cacheLagLimit (someone else may have written the status).
-	written   int64
-	writtenAt time.Time
-}
-
-// A reconcile that finds the cache behind this process's own last status
-// write tries again after cacheLagRetry, for up to cacheLagLimit after the
-// write.
-const (
-	cacheLagRetry = 100 * time.Millisecond
-	cacheLagLimit = 10 * time.Second
-)
 
 // +kubebuilder:rbac:groups=tracking.parcelops.io,resources=parcels,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=tracking.parcelops.io,resources=parcels/status,verbs=get;patch
 // +kubebuilder:rbac:groups=tracking.parcelops.io,resources=parcels/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile brings one Parcel's status in line with its events.
+//
+// Every write is made under an optimistic lock on the resourceVersion of
+// the copy it was computed from, so a copy the cache still holds from
+// before a newer write (this process's own last status write, or an
+// append) cannot be written back: the write meets a conflict, and the pass
+// runs once more on a copy read from the API server. Correctness never
+// depends on how far the cache lags.
 func (r *ParcelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	parcel := &trackingv1alpha1.Parcel{}
 	if err := r.Get(ctx, req.NamespacedName, parcel); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.forget(req.NamespacedName)
-		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if m, ok := r.memo(req.NamespacedName, parcel.UID); ok && parcel.DeletionTimestamp.IsZero() {
-		switch {
-		case m.reconciled == parcel.Generation:
-			return ctrl.Result{}, nil
-		case parcel.Status.ObservedGeneration < m.written && r.Clock.Since(m.writtenAt) < cacheLagLimit:
-			return ctrl.Result{RequeueAfter: cacheLagRetry}, nil
-		}
-	}
-	before := parcel.DeepCopy()
-
 	defer func() {
-		if parcel.DeletionTimestamp.IsZero() {
-			if err := r.patchStatus(ctx, before, parcel); err != nil {
-				retErr = kerrors.NewAggregate([]error{retErr, err})
-			} else {
-				// The generation read, not the one the patch answered with:
-				// a spec written meanwhile is not reconciled yet.
-				r.remember(req.NamespacedName, parcel.UID, parcel.Status.ObservedGeneration, retErr == nil)
-			}
-		}
-		if retErr != nil {
+		// A conflict left after the fresh read is another writer's race,
+		// not a fault to report: the work queue retries it.
+		if retErr != nil && !apierrors.IsConflict(retErr) {
 			r.Recorder.Eventf(parcel, nil, corev1.EventTypeWarning, warningReason(retErr), actionReconcile, "%v", retErr)
 		}
 	}()
 
-	if !parcel.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, r.reconcileDelete(ctx, parcel)
-	}
-	if err := r.reconcileFinalizer(ctx, parcel); err != nil {
+	err := r.reconcileParcel(ctx, parcel)
+	if !apierrors.IsConflict(err) {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.reconcile(ctx, before, parcel)
+	staleCopies.Inc()
+	fresh := &trackingv1alpha1.Parcel{}
+	if err := r.APIReader.Get(ctx, req.NamespacedName, fresh); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	parcel = fresh
+	return ctrl.Result{}, r.reconcileParcel(ctx, parcel)
 }
 
-// reconcile runs the steps in order; each owns a part of the status.
-func (r *ParcelReconciler) reconcile(ctx context.Context, before, parcel *trackingv1alpha1.Parcel) error {
+// reconcileParcel runs one pass on one copy of the Parcel: deletion first,
+// then the finalizer, then the steps, and one status write. The pass's
+// Events and counters are recorded only once that write has succeeded (or
+// was not needed), so a failed write never records anything twice.
+func (r *ParcelReconciler) reconcileParcel(ctx context.Context, parcel *trackingv1alpha1.Parcel) (retErr error) {
+	if !parcel.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, parcel)
+	}
+	before := parcel.DeepCopy()
+	var found report
+	defer func() {
+		if err := r.patchStatus(ctx, before, parcel); err != nil {
+			retErr = errors.Join(retErr, err)
+			return
+		}
+		r.record(parcel, found)
+	}()
+
+	if err := r.reconcileFinalizer(ctx, parcel); err != nil {
+		return err
+	}
 	fold := r.Transitions.Fold(parcel.Spec.Events)
-	r.reconcilePhase(before, parcel, fold)
-	podErr := r.reconcileProofOfDelivery(ctx, before, parcel, fold)
+	r.reconcilePhase(before, parcel, fold, &found)
+	podErr := r.reconcileProofOfDelivery(ctx, before, parcel, fold, &found)
 	r.reconcileReady(parcel, fold)
 	return podErr
 }
 
 // reconcilePhase writes the fold's verdict into phase, lastEventTime and
-// history, and records an Event for each transition newly applied or newly
-// rejected since the status was last written.
-func (r *ParcelReconciler) reconcilePhase(before, parcel *trackingv1alpha1.Parcel, fold trackingv1alpha1.FoldResult) {
+// history, and reports each transition newly applied or newly rejected
+// since the status was last written.
+func (r *ParcelReconciler) reconcilePhase(before, parcel *trackingv1alpha1.Parcel, fold trackingv1alpha1.FoldResult, found *report) {
 	parcel.Status.Phase = fold.Phase
 	parcel.Status.LastEventTime = fold.LastEventTime
 	parcel.Status.History = fold.History()
@@ -207,24 +169,21 @@ func (r *ParcelReconciler) reconcilePhase(before, parcel *trackingv1alpha1.Parce
 		}
 		switch result {
 		case trackingv1alpha1.ResultApplied:
-			transitionsApplied.WithLabelValues(string(step.From), string(step.To)).Inc()
-			r.Recorder.Eventf(parcel, nil, corev1.EventTypeNormal, trackingv1alpha1.EventStatusChanged, transitionAction(step.From, step.To),
-				"%s -> %s", step.From.DisplayName(), step.To.DisplayName())
+			found.applied = append(found.applied, step)
 		case trackingv1alpha1.ResultRejected:
-			transitionsRejected.WithLabelValues(string(step.From), string(step.To)).Inc()
-			r.Recorder.Eventf(parcel, nil, corev1.EventTypeWarning, trackingv1alpha1.EventTransitionRejected, transitionAction(step.From, step.To),
-				"event %s: %s", step.Verdict.ID, step.Verdict.Reason)
+			found.rejected = append(found.rejected, step)
 		}
 	}
 }
 
 // reconcileProofOfDelivery moves every staged proof-of-delivery file to its
-// final place and lists it in status.proofOfDelivery. It owns the
+// final place and lists it in status.proofOfDelivery, and reports the
+// files stored and the failures that are news. It owns the
 // ProofOfDeliveryStored condition. A file that fails verification or has
 // vanished is a terminal failure (retrying cannot fix it); an unreachable
 // object store is transient and returned, so the work queue backs off.
 func (r *ParcelReconciler) reconcileProofOfDelivery(ctx context.Context, before, parcel *trackingv1alpha1.Parcel,
-	fold trackingv1alpha1.FoldResult) error {
+	fold trackingv1alpha1.FoldResult, found *report) error {
 	stored := make(map[string]trackingv1alpha1.StoredProofOfDelivery, len(parcel.Status.ProofOfDelivery))
 	for _, s := range parcel.Status.ProofOfDelivery {
 		stored[s.EventID] = s
@@ -260,8 +219,7 @@ func (r *ParcelReconciler) reconcileProofOfDelivery(ctx context.Context, before,
 		case err == nil:
 			done++
 			parcel.Status.ProofOfDelivery = append(parcel.Status.ProofOfDelivery, s)
-			r.Recorder.Eventf(parcel, nil, corev1.EventTypeNormal, trackingv1alpha1.EventProofOfDeliveryStored, storeAction(e.ID),
-				"event %s: %d bytes stored at %s", e.ID, s.Size, s.URL)
+			found.stored = append(found.stored, s)
 		case isTerminalPODError(err):
 			failureReason = terminalPODReason(err)
 			failures = append(failures, fmt.Sprintf("event %s: %v", e.ID, err))
@@ -281,10 +239,8 @@ func (r *ParcelReconciler) reconcileProofOfDelivery(ctx context.Context, before,
 		r.setCondition(parcel, trackingv1alpha1.ConditionProofOfDeliveryStored, metav1.ConditionFalse, failureReason, message)
 		// The same failure on a later pass is not news: warn only when the
 		// message differs from the one the status already carries.
-		old := meta.FindStatusCondition(before.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)
-		if old == nil || old.Message != message {
-			r.Recorder.Eventf(parcel, nil, corev1.EventTypeWarning, trackingv1alpha1.EventProofOfDeliveryFailed, actionReconcile,
-				"%s", strings.Join(failures, "; "))
+		if old := meta.FindStatusCondition(before.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored); old == nil || old.Message != message {
+			found.podFailures = failures
 		}
 	case transient != nil:
 		r.setCondition(parcel, trackingv1alpha1.ConditionProofOfDeliveryStored, metav1.ConditionFalse,
@@ -327,9 +283,11 @@ func (r *ParcelReconciler) movePOD(ctx context.Context, parcel *trackingv1alpha1
 }
 
 // reconcileReady sets Ready, Reconciling and Stalled from the other
-// conditions, and marks the status as computed from the current generation.
+// conditions, and marks the status as computed from the current generation
+// and as answering the latest reconcile request.
 func (r *ParcelReconciler) reconcileReady(parcel *trackingv1alpha1.Parcel, fold trackingv1alpha1.FoldResult) {
 	parcel.Status.ObservedGeneration = parcel.Generation
+	parcel.Status.LastHandledReconcileAt = parcel.Annotations[trackingv1alpha1.ReconcileRequestAnnotation]
 	conds := &parcel.Status.Conditions
 	pod := meta.FindStatusCondition(*conds, trackingv1alpha1.ConditionProofOfDeliveryStored)
 	switch {
@@ -401,50 +359,29 @@ func (r *ParcelReconciler) reconcileDelete(ctx context.Context, parcel *tracking
 		if err := r.Store.DeleteParcel(ctx, parcel.Namespace, parcel.Name); err != nil {
 			return podError{fmt.Errorf("deleting stored proof-of-delivery files: %w", err)}
 		}
-		r.Recorder.Eventf(parcel, nil, corev1.EventTypeNormal, trackingv1alpha1.EventProofOfDeliveryDeleted, actionDeletePODs,
-			"stored proof-of-delivery files deleted with the parcel")
 	}
 	patch := client.MergeFromWithOptions(parcel.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(parcel, PODCleanupFinalizer)
-	return client.IgnoreNotFound(r.Patch(ctx, parcel, patch))
-}
-
-// memo returns what this process last did to the Parcel with uid.
-func (r *ParcelReconciler) memo(key types.NamespacedName, uid types.UID) (memo, bool) {
-	r.memosMu.Lock()
-	defer r.memosMu.Unlock()
-	m, ok := r.memos[key]
-	return m, ok && m.uid == uid
-}
-
-// remember notes that the status of generation is written, and whether
-// the generation was reconciled without error.
-func (r *ParcelReconciler) remember(key types.NamespacedName, uid types.UID, generation int64, reconciled bool) {
-	r.memosMu.Lock()
-	defer r.memosMu.Unlock()
-	if r.memos == nil {
-		r.memos = map[types.NamespacedName]memo{}
+	if err := r.Patch(ctx, parcel, patch); err != nil {
+		return client.IgnoreNotFound(err)
 	}
-	m := memo{uid: uid, written: generation, writtenAt: r.Clock.Now()}
-	if reconciled {
-		m.reconciled = generation
+	if !archivedParcel(parcel) && r.Events != EventsExceptions {
+		r.Recorder.Eventf(parcel, nil, corev1.EventTypeNormal, trackingv1alpha1.EventProofOfDeliveryDeleted, actionDeletePODs,
+			"stored proof-of-delivery files deleted with the parcel")
 	}
-	r.memos[key] = m
+	return nil
 }
 
-// forget drops a Parcel that is gone.
-func (r *ParcelReconciler) forget(key types.NamespacedName) {
-	r.memosMu.Lock()
-	defer r.memosMu.Unlock()
-	delete(r.memos, key)
-}
-
-// patchStatus writes the status once, and only when it changed.
+// patchStatus writes the status once, and only when it changed, under an
+// optimistic lock: a merge patch from a stale copy would leave out a field
+// that is equal in that copy and in the new status but differs on the
+// server (a phase back to In Transit after Failed Delivery), so a copy
+// older than the server's gets a conflict instead (see Reconcile).
 func (r *ParcelReconciler) patchStatus(ctx context.Context, before, parcel *trackingv1alpha1.Parcel) error {
 	if equality.Semantic.DeepEqual(before.Status, parcel.Status) {
 		return nil
 	}
-	return r.Status().Patch(ctx, parcel, client.MergeFrom(before))
+	return r.Status().Patch(ctx, parcel, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
 }
 
 // podError marks an error from the object store, so its Warning Event says
@@ -493,10 +430,12 @@ func moveResult(err error) string {
 }
 
 // SetupWithManager registers the reconciler. Only spec changes (a new
-// generation) trigger it, so its own status writes never loop back.
+// generation) and reconcile requests trigger it, so its own status writes
+// never loop back.
 func (r *ParcelReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&trackingv1alpha1.Parcel{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&trackingv1alpha1.Parcel{}, builder.WithPredicates(
+			predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, reconcileRequested{}))).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: maxConcurrentReconciles,
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](retryBaseDelay, retryMaxDelay),

@@ -100,6 +100,7 @@ func BenchmarkReconcilePass(b *testing.B) {
 	defer broadcaster.Shutdown()
 	r := &ParcelReconciler{
 		Client:      cached,
+		APIReader:   direct,
 		Recorder:    broadcaster.NewRecorder(benchScheme, "bench"),
 		Store:       store,
 		Transitions: trackingv1alpha1.DefaultTransitions,

@@ -40,6 +40,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
+	"github.com/parcelops/parcel-operator/internal/eventrecorder"
 	"github.com/parcelops/parcel-operator/internal/podstore"
 	"github.com/parcelops/parcel-operator/internal/retention"
 	"github.com/parcelops/parcel-operator/internal/s3test"
@@ -133,9 +134,13 @@ func startManager(name, bucketURL string, onDelete retention.OnDelete, extra ...
 		},
 	})
 	Expect(err).NotTo(HaveOccurred())
+	mgrCtx, stop := context.WithCancel(ctx)
+	recorders, err := eventrecorder.New(mgrCtx, cfg, mgr.GetHTTPClient(), scheme)
+	Expect(err).NotTo(HaveOccurred())
 	h.reconciler = &ParcelReconciler{
 		Client:      mgr.GetClient(),
-		Recorder:    mgr.GetEventRecorder("parcel-controller"),
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    recorders.Recorder("parcel-controller"),
 		Store:       store,
 		Transitions: trackingv1alpha1.DefaultTransitions,
 		OnDelete:    onDelete,
@@ -146,7 +151,6 @@ func startManager(name, bucketURL string, onDelete retention.OnDelete, extra ...
 		setup(mgr, h)
 	}
 
-	mgrCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer GinkgoRecover()

@@ -101,7 +101,7 @@ var _ = BeforeSuite(func() {
 	Expect(courierauth.IndexFields(ctx, mgr.GetFieldIndexer())).To(Succeed())
 	auth := &courierauth.Authenticator{Reader: mgr.GetClient()}
 	Expect((&controllers.ParcelReconciler{
-		Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("parcel-controller"), Store: store,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("parcel-controller"), Store: store,
 		Transitions: trackingv1alpha1.DefaultTransitions, Clock: clock.RealClock{},
 	}).SetupWithManager(mgr, 4)).To(Succeed())
 	Expect((&controllers.CourierReconciler{Client: mgr.GetClient(), Auth: auth, Clock: clock.RealClock{}}).

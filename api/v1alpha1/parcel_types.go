@@ -36,6 +36,15 @@ const (
 // value, so `kubectl get pcl -l tracking.parcelops.io/article-id=...` works.
 const ArticleIDLabel = "tracking.parcelops.io/article-id"
 
+// ReconcileRequestAnnotation asks for a reconcile of one Parcel: set it to a
+// new value (a timestamp, e.g. `date -u +%FT%TZ`) and the Parcel controller
+// reconciles the Parcel once, then records the value in
+// status.lastHandledReconcileAt. A Parcel's spec is append-only and each
+// generation is reconciled once, so this is how a person makes it look
+// again (after fixing the object store, say), as Flux's
+// reconcile.fluxcd.io/requestedAt does.
+const ReconcileRequestAnnotation = "tracking.parcelops.io/reconcile-requested-at"
+
 // ParcelSpec is what was reported about a parcel: its article ID and every
 // tracking event, in the order they arrived. It is input only; the operator
 // derives everything in status from it.
@@ -205,6 +214,13 @@ type ParcelStatus struct {
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=16
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// lastHandledReconcileAt is the value of the
+	// tracking.parcelops.io/reconcile-requested-at annotation the controller
+	// last reconciled, so the requester can tell the request was handled.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 }
 
 // EventResult is the fold's verdict on one event.
