@@ -598,7 +598,7 @@ var _ = Describe("With a cache that lags the API server", func() {
 		conflicts := testutil.ToFloat64(staleCopies)
 		_, err = (&ParcelReconciler{
 			Client: staleClient{Client: k8sClient, stale: gen3}, APIReader: k8sClient, Recorder: r.Recorder,
-			Transitions: r.Transitions, Retention: r.OnDelete, Clock: r.Clock,
+			Transitions: r.Transitions, OnDelete: r.OnDelete, Clock: r.Clock,
 		}).Reconcile(ctx, req)
 		Expect(err).NotTo(HaveOccurred())
 
