@@ -623,7 +623,7 @@ var _ = Describe("With a cache that lags the API server", func() {
 var _ = Describe("Asking for a reconcile", Ordered, func() {
 	var h *harness
 	BeforeAll(func() {
-		h = startManager("request", "file://"+GinkgoT().TempDir(), PODRetentionRetain)
+		h = startManager("request", "file://"+GinkgoT().TempDir(), retention.RetainPODFiles)
 	})
 
 	It("reconciles once for each new value of the annotation and records it in status", func() {
