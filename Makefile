@@ -108,6 +108,7 @@ test: manifests generate fmt vet envtest s3server kustomize helm promtool promql
 test-rules: promtool promql-metrics ## Check the alerts and run their unit tests (config/prometheus/tests) with promtool; parse every PromQL expression of the dashboard and the alerts.
 	"$(PROMTOOL)" check rules "$(RULES)"
 	"$(PROMTOOL)" test rules config/prometheus/tests/*.yaml
+	go test -C hack/tools/promtool ./promql-metrics
 	"$(PROMQL_METRICS)" "$(DASHBOARD)" "$(RULES)" >/dev/null
 
 .PHONY: test-chart
@@ -219,7 +220,7 @@ $(KUSTOMIZE): hack/tools/kustomize/go.mod
 .PHONY: helm
 helm: $(HELM) ## Build helm into bin/.
 $(HELM): hack/tools/helm/go.mod
-	go build -C hack/tools/helm -o "$@" helm.sh/helm/v3/cmd/helm
+	go build -C hack/tools/helm -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION)" -o "$@" helm.sh/helm/v3/cmd/helm
 
 .PHONY: promtool
 promtool: ## Build promtool, which checks and unit-tests the alerts (minutes the first time, then cached).
