@@ -42,12 +42,15 @@ const (
 	namespace = "parcel-operator-system"
 )
 
+// setFlag is helm's flag for one value.
+const setFlag = "--set"
+
 // everyOptionalPart turns on every part the default values leave off.
 var everyOptionalPart = []string{
-	"--set", "serviceMonitor.enabled=true",
-	"--set", "prometheusRule.enabled=true",
-	"--set", "dashboard.enabled=true",
-	"--set", "webhook.tls.enabled=true",
+	setFlag, "serviceMonitor.enabled=true",
+	setFlag, "prometheusRule.enabled=true",
+	setFlag, "dashboard.enabled=true",
+	setFlag, "webhook.tls.enabled=true",
 }
 
 // template renders the chart as `helm install` would, CRDs included.
@@ -212,7 +215,7 @@ var _ = Describe("dist/chart", func() {
 	})
 
 	It("renders the ServiceMonitor and the PrometheusRule that config/prometheus has", func() {
-		rendered, err := template("--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true")
+		rendered, err := template(setFlag, "serviceMonitor.enabled=true", setFlag, "prometheusRule.enabled=true")
 		Expect(err).NotTo(HaveOccurred())
 		fromKustomize := map[string]*unstructured.Unstructured{}
 		for _, u := range objects(mustRun(nil, kustomize, "build", "config/prometheus")) {
@@ -238,7 +241,7 @@ var _ = Describe("dist/chart", func() {
 	})
 
 	It("serves the courier API over HTTPS from a cert-manager Certificate for its own Service, as config/components/webhook-tls does", func() {
-		rendered, err := template("--set", "webhook.tls.enabled=true")
+		rendered, err := template(setFlag, "webhook.tls.enabled=true")
 		Expect(err).NotTo(HaveOccurred())
 		objs := byKey(objects(rendered))
 		svc := objs["Service /"+release+"-webhook-service"]
@@ -262,15 +265,15 @@ var _ = Describe("dist/chart", func() {
 		volumes, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "volumes")
 		Expect(volumes).To(ConsistOf(HaveKeyWithValue("secret", HaveKeyWithValue("secretName", secret))))
 
-		withIssuer, err := template("--set", "webhook.tls.enabled=true",
-			"--set", "webhook.tls.issuerRef.kind=ClusterIssuer", "--set", "webhook.tls.issuerRef.name=corporate-ca")
+		withIssuer, err := template(setFlag, "webhook.tls.enabled=true",
+			setFlag, "webhook.tls.issuerRef.kind=ClusterIssuer", setFlag, "webhook.tls.issuerRef.name=corporate-ca")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(withIssuer).NotTo(ContainSubstring("kind: Issuer\n"))
 		Expect(withIssuer).To(ContainSubstring("name: corporate-ca"))
 	})
 
 	It("puts the dashboard of config/grafana in a ConfigMap for Grafana's sidecar", func() {
-		rendered, err := template("--set", "dashboard.enabled=true")
+		rendered, err := template(setFlag, "dashboard.enabled=true")
 		Expect(err).NotTo(HaveOccurred())
 		cm := byKey(objects(rendered))["ConfigMap /"+release+"-dashboard"]
 		Expect(cm).NotTo(BeNil())
@@ -299,41 +302,38 @@ var _ = Describe("dist/chart", func() {
 
 		// The dashboard is a plain ConfigMap; every non-default flag
 		// value the schema lets through must also be valid to the server.
-		loaded, err := template("--set", "dashboard.enabled=true", "--set", "podFilesOnDelete=Delete",
-			"--set", "archiveAfter=30d", "--set", "rollOnConfigChange=true", "--set", "metrics.secure=false",
-			"--set", "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::1:role/pods")
+		loaded, err := template(setFlag, "dashboard.enabled=true", setFlag, "podFilesOnDelete=Delete",
+			setFlag, "archiveAfter=30d", setFlag, "rollOnConfigChange=true", setFlag, "metrics.secure=false",
+			setFlag, "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn=arn:aws:iam::1:role/pods")
 		Expect(err).NotTo(HaveOccurred())
 		out = mustRun([]byte(loaded), kc, "--kubeconfig", kubeconfig, "apply", "--server-side", "--dry-run=server", "-f", "-")
 		Expect(strings.Count(out, "serverside-applied (server dry run)")).To(Equal(len(objects(loaded))), out)
 	})
 
+	// --set-json for the rate: --set leaves a fraction a string.
 	DescribeTable("passes each value that maps to a manager flag",
-		func(want string, set ...string) {
-			var args []string
-			for _, s := range set {
-				args = append(args, "--set", s)
-			}
-			rendered, err := template(args...)
+		func(want, flag, value string) {
+			rendered, err := template(flag, value)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(managerArgs(rendered)).To(ContainElement(want))
 		},
-		Entry("leader election namespace", "--leader-election-namespace=ops", "leaderElection.namespace=ops"),
-		Entry("max concurrent reconciles", "--max-concurrent-reconciles=8", "maxConcurrentReconciles=8"),
-		Entry("staging grace", "--staging-grace=2h", "stagingGrace=2h"),
-		Entry("signature tolerance", "--webhook-signature-tolerance=90s", "webhook.signatureTolerance=90s"),
-		Entry("max concurrent writes", "--webhook-max-concurrent-writes=16", "webhook.maxConcurrentWrites=16"),
-		Entry("unauthenticated rate", "--webhook-unauthenticated-rate=0.5", "webhook.unauthenticatedRate=0.5"),
-		Entry("trusted proxies", "--webhook-trusted-proxies=10.0.0.0/8,fd00::/8", "webhook.trustedProxies={10.0.0.0/8,fd00::/8}"),
-		Entry("plain HTTP metrics", "--metrics-secure=false", "metrics.secure=false"),
-		Entry("HTTP/2 on metrics", "--enable-http2", "metrics.enableHTTP2=true"),
-		Entry("log level", "--zap-log-level=debug", "logging.level=debug"),
-		Entry("log encoder", "--zap-encoder=json", "logging.encoder=json"),
-		Entry("TLS", "--webhook-cert-dir=/etc/parcel-operator/webhook-tls", "webhook.tls.enabled=true"),
+		Entry("leader election namespace", "--leader-election-namespace=ops", setFlag, "leaderElection.namespace=ops"),
+		Entry("max concurrent reconciles", "--max-concurrent-reconciles=8", setFlag, "maxConcurrentReconciles=8"),
+		Entry("staging grace", "--staging-grace=2h", setFlag, "stagingGrace=2h"),
+		Entry("signature tolerance", "--webhook-signature-tolerance=90s", setFlag, "webhook.signatureTolerance=90s"),
+		Entry("max concurrent writes", "--webhook-max-concurrent-writes=16", setFlag, "webhook.maxConcurrentWrites=16"),
+		Entry("unauthenticated rate", "--webhook-unauthenticated-rate=0.5", "--set-json", "webhook.unauthenticatedRate=0.5"),
+		Entry("trusted proxies", "--webhook-trusted-proxies=10.0.0.0/8,fd00::/8", setFlag, "webhook.trustedProxies={10.0.0.0/8,fd00::/8}"),
+		Entry("plain HTTP metrics", "--metrics-secure=false", setFlag, "metrics.secure=false"),
+		Entry("HTTP/2 on metrics", "--enable-http2", setFlag, "metrics.enableHTTP2=true"),
+		Entry("log level", "--zap-log-level=debug", setFlag, "logging.level=debug"),
+		Entry("log encoder", "--zap-encoder=json", setFlag, "logging.encoder=json"),
+		Entry("TLS", "--webhook-cert-dir=/etc/parcel-operator/webhook-tls", setFlag, "webhook.tls.enabled=true"),
 	)
 
 	DescribeTable("refuses a wrong value, naming it and what is allowed",
 		func(set string, wants ...string) {
-			_, err := template("--set", set)
+			_, err := template(setFlag, set)
 			Expect(err).To(HaveOccurred())
 			for _, w := range wants {
 				Expect(err.Error()).To(ContainSubstring(w))

@@ -89,7 +89,7 @@ func tool(env, target string) (string, error) {
 	if bin == "" {
 		return "", fmt.Errorf("%s is not set: run `make %s` (`make test` does it for you) and set %s to the binary it builds", env, target, env)
 	}
-	if _, err := os.Stat(bin); err != nil {
+	if _, err := os.Stat(bin); err != nil { //nolint:gosec // the path of a tool make built, from the test's environment
 		return "", fmt.Errorf("%s=%s: %w; run `make %s`", env, bin, err, target)
 	}
 	return bin, nil
@@ -98,7 +98,7 @@ func tool(env, target string) (string, error) {
 // run runs a binary from the repository root and returns its stdout, or an
 // error carrying its stderr.
 func run(stdin []byte, bin string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...) //nolint:gosec // helm, kustomize and kubectl, as make built them
 	cmd.Dir = root
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)

@@ -69,7 +69,7 @@ spec:
     name: metrics-token
 `
 
-const metricsCourierToken = "e2e-metrics-token-0123456789abcdef"
+const metricsCourierToken = "e2e-metrics-token-0123456789abcdef" //nolint:gosec // a test courier's token, in metricsCourierManifest too
 
 // trafficOnlyMetrics are metrics a panel or an alert uses that this spec
 // cannot make appear, each with why. A vector metric is only exported once
@@ -90,7 +90,7 @@ func dashboardAndAlertMetrics() map[string]string {
 	Expect(bin).NotTo(BeEmpty(), "PROMQL_METRICS is not set: run `make promql-metrics` "+
 		"(`make test` and `make test-e2e` do it for you) and set PROMQL_METRICS to the binary it builds")
 	root := testenv.RepoRoot()
-	cmd := exec.CommandContext(ctx, bin,
+	cmd := exec.CommandContext(ctx, bin, //nolint:gosec // promql-metrics, as make built it
 		filepath.Join(root, "config", "grafana", "parcel-operator.json"),
 		filepath.Join(root, "config", "prometheus", "rules.yaml"))
 	var stderr bytes.Buffer
