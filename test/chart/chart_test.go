@@ -244,7 +244,7 @@ var _ = Describe("dist/chart", func() {
 		rendered, err := template(setFlag, "webhook.tls.enabled=true")
 		Expect(err).NotTo(HaveOccurred())
 		objs := byKey(objects(rendered))
-		svc := objs["Service /"+release+"-webhook-service"]
+		svc := objs["Service "+namespace+"/"+release+"-webhook-service"]
 		Expect(svc).NotTo(BeNil())
 		ports, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
 		Expect(ports).To(ConsistOf(HaveKeyWithValue("port", BeNumerically("==", 443))))
@@ -275,7 +275,7 @@ var _ = Describe("dist/chart", func() {
 	It("puts the dashboard of config/grafana in a ConfigMap for Grafana's sidecar", func() {
 		rendered, err := template(setFlag, "dashboard.enabled=true")
 		Expect(err).NotTo(HaveOccurred())
-		cm := byKey(objects(rendered))["ConfigMap /"+release+"-dashboard"]
+		cm := byKey(objects(rendered))["ConfigMap "+namespace+"/"+release+"-dashboard"]
 		Expect(cm).NotTo(BeNil())
 		Expect(cm.GetLabels()).To(HaveKeyWithValue("grafana_dashboard", "1"))
 		data, _, _ := unstructured.NestedString(cm.Object, "data", "parcel-operator.json")
