@@ -10,6 +10,9 @@ KUSTOMIZE_VERSION ?= v5.8.2
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOVULNCHECK_VERSION ?= v1.9.0
 VERSITYGW_VERSION ?= 1.8.0
+HELM_VERSION ?= v3.22.0
+# The github.com/prometheus/prometheus module version promtool is built from.
+PROMETHEUS_VERSION ?= v0.316.0
 
 # Where `make dev` serves the courier API, and its bucket (default: a
 # directory under bin/dev).
@@ -29,10 +32,17 @@ CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 GOVULNCHECK ?= $(LOCALBIN)/govulncheck-$(GOVULNCHECK_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+PROMQL_METRICS ?= $(LOCALBIN)/promql-metrics-$(PROMETHEUS_VERSION)
 ENVTEST_CACHE ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/kubebuilder-envtest
 ENVTEST_ASSETS ?= $(ENVTEST_CACHE)/k8s/$(KUBE_VERSION)-$(GOOS)-$(GOARCH)
 # The S3 server the tests store proof-of-delivery files in, cached the same way.
 VERSITYGW ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/parcel-operator/versitygw/v$(VERSITYGW_VERSION)/versitygw
+# promtool, which checks and unit-tests the alerts, cached the same way.
+PROMTOOL ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/parcel-operator/promtool/$(PROMETHEUS_VERSION)/promtool
+# The dashboard and the alerts: one source each, copied into the chart.
+DASHBOARD = config/grafana/parcel-operator.json
+RULES = config/prometheus/rules.yaml
 
 # kubectl for install/deploy: the one on PATH, else the one built for envtest.
 KUBECTL ?= $(or $(shell command -v kubectl 2>/dev/null),$(ENVTEST_ASSETS)/kubectl)
@@ -59,6 +69,16 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC from the kubebuilder markers.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	$(MAKE) --no-print-directory chart-files
+
+.PHONY: chart-files
+chart-files: ## Copy the generated CRDs and manager role, the dashboard and the alerts into dist/chart; wrap the alerts in a PrometheusRule for config/prometheus.
+	rm -f dist/chart/crds/*.yaml
+	cp config/crd/bases/*.yaml dist/chart/crds/
+	cp config/rbac/role.yaml dist/chart/files/role.yaml
+	cp "$(DASHBOARD)" dist/chart/files/
+	cp "$(RULES)" dist/chart/files/
+	hack/prometheusrule.sh "$(RULES)" > config/prometheus/prometheus_rule.yaml
 
 .PHONY: generate
 generate: controller-gen ## Generate the DeepCopy methods.
@@ -85,13 +105,25 @@ vulncheck: govulncheck ## Report known vulnerabilities the code reaches, offline
 	db="$$(hack/vulndb.sh | tail -1)"; "$(GOVULNCHECK)" -db "file://$$db" ./...
 
 .PHONY: test
-test: manifests generate fmt vet envtest s3server ## Run every test against a real control plane, then the fault tests on their own.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./... -coverprofile cover.out
+test: manifests generate fmt vet envtest s3server kustomize helm promtool promql-metrics test-rules ## Run every test against a real control plane, then the fault tests on their own.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" PROMQL_METRICS="$(PROMQL_METRICS)" \
+		go test ./... -coverprofile cover.out
 	$(MAKE) --no-print-directory test-faults
 
+.PHONY: test-rules
+test-rules: promtool promql-metrics ## Check the alerts and run their unit tests (config/prometheus/tests) with promtool; parse every PromQL expression of the dashboard and the alerts.
+	"$(PROMTOOL)" check rules "$(RULES)"
+	"$(PROMTOOL)" test rules config/prometheus/tests/*.yaml
+	go test -C hack/tools/promtool ./promql-metrics
+	"$(PROMQL_METRICS)" "$(DASHBOARD)" "$(RULES)" >/dev/null
+
+.PHONY: test-chart
+test-chart: envtest kustomize helm ## Run only the chart's tests: helm lint, render equality with config/default, server-side dry run.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" go test ./test/chart/ -count=1 -v
+
 .PHONY: test-e2e
-test-e2e: envtest s3server ## Run only the end-to-end test: the built binary against a control plane and S3.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./test/e2e/ -count=1 -v
+test-e2e: envtest s3server promql-metrics ## Run only the end-to-end test: the built binary against a control plane and S3.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" PROMQL_METRICS="$(PROMQL_METRICS)" go test ./test/e2e/ -count=1 -v
 
 .PHONY: test-faults
 test-faults: envtest s3server ## Run the fault tests alone (about 3 minutes; timing-sensitive, so not beside other suites): API server restart, store outage, leader kills under load.
@@ -190,6 +222,20 @@ $(CONTROLLER_GEN): hack/tools/controller-gen/go.mod
 kustomize: $(KUSTOMIZE) ## Build kustomize into bin/.
 $(KUSTOMIZE): hack/tools/kustomize/go.mod
 	go build -C hack/tools/kustomize -o "$@" sigs.k8s.io/kustomize/kustomize/v5
+
+.PHONY: helm
+helm: $(HELM) ## Build helm into bin/.
+$(HELM): hack/tools/helm/go.mod
+	go build -C hack/tools/helm -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION)" -o "$@" helm.sh/helm/v3/cmd/helm
+
+.PHONY: promtool
+promtool: ## Build promtool, which checks and unit-tests the alerts (minutes the first time, then cached).
+	@PROMETHEUS_VERSION="$(PROMETHEUS_VERSION)" hack/promtool.sh >/dev/null
+
+.PHONY: promql-metrics
+promql-metrics: $(PROMQL_METRICS) ## Build promql-metrics, which parses the dashboard's and the alerts' PromQL and lists the metrics they use.
+$(PROMQL_METRICS): hack/tools/promtool/go.mod $(wildcard hack/tools/promtool/promql-metrics/*.go)
+	go build -C hack/tools/promtool -o "$@" ./promql-metrics
 
 .PHONY: golangci-lint
 golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint into bin/.
