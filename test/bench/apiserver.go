@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,11 +31,9 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// Names of the control plane's processes in /proc, as cpu.go reads them.
-const (
-	procAPIServer = "kube-apiserver"
-	procEtcd      = "etcd"
-)
+// procAPIServer is kube-apiserver's command name in /proc, as cpu.go
+// reads it.
+const procAPIServer = "kube-apiserver"
 
 // requestCounts is the API server's apiserver_request_total summed by
 // "VERB resource[/subresource]" (resource requests only), read from its
@@ -120,10 +119,10 @@ func (b *bench) saveAPIServerProfile(ctx context.Context, secs int, file string)
 
 // writeFile copies r to file, creating its directory.
 func writeFile(file string, r io.Reader) error {
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o750); err != nil {
 		return fmt.Errorf("creating the directory of %s: %w", file, err)
 	}
-	f, err := os.Create(file)
+	f, err := os.Create(filepath.Clean(file))
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", file, err)
 	}
@@ -141,9 +140,9 @@ func writeFile(file string, r io.Reader) error {
 // command name (kube-apiserver, etcd), or 0.
 func childPID(name string) int {
 	self := os.Getpid()
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	dirs, _ := fs.Glob(procFS, "[0-9]*")
 	for _, dir := range dirs {
-		raw, err := os.ReadFile(filepath.Join(dir, "stat"))
+		raw, err := fs.ReadFile(procFS, dir+"/stat")
 		if err != nil {
 			continue
 		}
@@ -157,7 +156,7 @@ func childPID(name string) int {
 			continue
 		}
 		if ppid, _ := strconv.Atoi(fields[1]); ppid == self {
-			pid, _ := strconv.Atoi(filepath.Base(dir))
+			pid, _ := strconv.Atoi(dir)
 			return pid
 		}
 	}
@@ -171,21 +170,20 @@ func childMemory(name string) (rss, hwm uint64, err error) {
 	if pid == 0 {
 		return 0, 0, fmt.Errorf("no %s process under this one", name)
 	}
-	return procMemory(fmt.Sprintf("/proc/%d/status", pid))
+	return procMemory(pid)
 }
 
-// childRSS returns the resident set of this process's child with the
-// given command name, in bytes.
-func childRSS(name string) (uint64, error) {
-	rss, _, err := childMemory(name)
+// apiServerRSS returns kube-apiserver's resident set, in bytes.
+func apiServerRSS() (uint64, error) {
+	rss, _, err := childMemory(procAPIServer)
 	return rss, err
 }
 
-// procMemory reads VmRSS and VmHWM from a /proc/<pid>/status file.
-func procMemory(statusFile string) (rss, hwm uint64, err error) {
-	raw, err := os.ReadFile(statusFile)
+// procMemory reads a process's VmRSS and VmHWM from /proc.
+func procMemory(pid int) (rss, hwm uint64, err error) {
+	raw, err := fs.ReadFile(procFS, fmt.Sprintf("%d/status", pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading %s: %w", statusFile, err)
+		return 0, 0, fmt.Errorf("reading /proc/%d/status: %w", pid, err)
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
 		fields := strings.Fields(line)

@@ -38,7 +38,7 @@ const (
 // against concurrency, answer and lag percentiles per step, and the
 // manager's memory over the sustained step.
 func drawCharts(dir string, r *results) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("creating the chart directory: %w", err)
 	}
 	return errors.Join(
@@ -61,7 +61,7 @@ func throughputChart(file string, r *results) error {
 	p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
 	p.Legend.Top, p.Legend.Left = true, true
 
-	var raw, appends plotter.XYs
+	raw, appends := make(plotter.XYs, 0, len(r.Raw)), make(plotter.XYs, 0, len(r.Raw))
 	for _, x := range r.Raw {
 		raw = append(raw, plotter.XY{X: float64(x.Concurrency), Y: x.MixPerSec})
 		appends = append(appends, plotter.XY{X: float64(x.Concurrency), Y: x.AppendsPerSec})

@@ -59,7 +59,8 @@ type poolSlot struct {
 // creates for its first size scans.
 func (b *bench) newInterleavedMix(ctx context.Context, size int) (*interleavedMix, error) {
 	m := &interleavedMix{couriers: b.couriers, slots: make([]poolSlot, size)}
-	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano()))) //nolint:gosec // G404: traffic's shape, not a secret
+
 	sent := make([][]scan, size)
 	for i := range m.slots {
 		m.slots[i] = m.newSlot(i, rng)
@@ -122,7 +123,7 @@ func (b *bench) createSent(ctx context.Context, namespace string, sent []scan) e
 		t := s.time.UTC().Truncate(time.Second)
 		events = append(events, trackingv1alpha1.TrackingEvent{
 			ID: trackingv1alpha1.DeriveEventID(articleID, status, t), Status: status, Time: metav1.NewTime(t),
-			ReceivedAt: &metav1.Time{Time: t}, Remarks: "benchmark scan", Source: "bench",
+			ReceivedAt: &metav1.Time{Time: t}, Remarks: scanRemarks, Source: scanSource,
 		})
 	}
 	return b.client.Create(ctx, &trackingv1alpha1.Parcel{

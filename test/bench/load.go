@@ -47,6 +47,13 @@ var lifecycle = []string{
 	"RD- Return to depo", "Loaded by Driver", "In Transit", "Delivered",
 }
 
+// What every event the benchmark sends or writes says beside its status
+// and time.
+const (
+	scanRemarks = "benchmark scan"
+	scanSource  = "bench"
+)
+
 // invalidStatus is never an allowed transition once a parcel was scanned.
 const invalidStatus = "Not Scanned"
 
@@ -121,7 +128,7 @@ func (s scan) body() (string, []byte, error) {
 		"articleId":      s.articleID,
 		"track_status":   s.status,
 		"track_datetime": s.time.UTC().Format(time.RFC3339),
-		"remarks":        "benchmark scan",
+		"remarks":        scanRemarks,
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("encoding form_data: %w", err)
@@ -242,7 +249,7 @@ func (d *driver) drive(ctx context.Context, m mix, concurrency int, dur time.Dur
 	var wg sync.WaitGroup
 	for w := range concurrency {
 		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
+			rng := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano()))) //nolint:gosec // G404: traffic's shape, not a secret
 			var mine []sample
 			defer func() {
 				mu.Lock()

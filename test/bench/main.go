@@ -62,8 +62,9 @@ type options struct {
 	idle        time.Duration
 	// maxAPIServerRSS stops the scale load when kube-apiserver's resident
 	// set passes it: the machine is shared.
-	maxAPIServerRSS int64
+	maxAPIServerRSS uint64
 	charts          string
+	eventModes      []string
 }
 
 func main() {
@@ -87,6 +88,15 @@ func main() {
 	flag.DurationVar(&o.idle, "idle", 10*time.Second,
 		"How long the API server's idle CPU is measured (alone, then with the manager running).")
 	flag.StringVar(&o.charts, "charts", "bin/bench", "Directory for the SVG charts; empty skips.")
+	flag.Func("events", "A manager --events setting to run the interleaved mix with at the most clients, "+
+		"after the sustained step, the manager restarted with it; repeat for several (e.g. -events exceptions).",
+		func(v string) error {
+			if v == "" {
+				return errors.New("want a value of the manager's --events flag")
+			}
+			o.eventModes = append(o.eventModes, v)
+			return nil
+		})
 	flag.IntVar(&o.couriers, "couriers", 4, "Couriers the clients are spread over (each may use half the write slots).")
 	flag.StringVar(&o.out, "out", "bin/bench/results.json", "Where the JSON results go.")
 	flag.DurationVar(&o.drain, "drain", 2*time.Minute, "How long a step waits for the reconciler to catch up after it stops sending.")
@@ -117,13 +127,15 @@ func main() {
 	if err != nil || q.Sign() <= 0 {
 		fatalf("-max-apiserver-rss=%q: want a positive quantity such as 9Gi", maxRSS)
 	}
-	o.maxAPIServerRSS = q.Value()
+	o.maxAPIServerRSS = uint64(q.Value())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := runBench(ctx, o)
 	if res != nil {
-		printTable(os.Stdout, res)
+		if perr := printTable(os.Stdout, res); perr != nil {
+			err = errors.Join(err, fmt.Errorf("printing the results: %w", perr))
+		}
 		if werr := writeJSON(o.out, res); werr != nil {
 			err = errors.Join(err, werr)
 		} else {
@@ -151,7 +163,7 @@ func runBench(ctx context.Context, o options) (*results, error) {
 		CPUs:      runtime.NumCPU(),
 		Options: optionsJSON{Concurrency: o.concurrency, Step: o.step.String(), RawStep: o.rawStep.String(),
 			Parcels: o.parcels, Couriers: o.couriers, Pool: o.pool, Sustained: o.sustained.String(), Idle: o.idle.String(),
-			MaxAPIServerRSSBytes: o.maxAPIServerRSS},
+			MaxAPIServerRSSBytes: o.maxAPIServerRSS, Events: o.eventModes},
 	}
 	b, err := start(ctx)
 	if b != nil {
@@ -168,7 +180,7 @@ func runBench(ctx context.Context, o options) (*results, error) {
 	if res.BaselineEtcdDBBytes, err = b.etcdDBSize(); err != nil {
 		return res, err
 	}
-	if res.BaselineAPIServerRSSBytes, err = childRSS(procAPIServer); err != nil {
+	if res.BaselineAPIServerRSSBytes, err = apiServerRSS(); err != nil {
 		return res, err
 	}
 	logf("idle: kube-apiserver and etcd alone for %s", o.idle)
@@ -231,14 +243,14 @@ func parseInts(list string) ([]int, error) {
 
 // writeJSON writes the results to path, creating its directory.
 func writeJSON(path string, res *results) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("creating the results directory: %w", err)
 	}
 	raw, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding the results: %w", err)
 	}
-	if err := os.WriteFile(path, append(raw, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(path, append(raw, '\n'), 0o600); err != nil {
 		return fmt.Errorf("writing the results: %w", err)
 	}
 	return nil

@@ -183,7 +183,7 @@ func (m *manager) heapAfterGC(ctx context.Context) (alloc, inuse uint64, err err
 
 // memory reads the manager's resident set now and at its peak, in bytes.
 func (m *manager) memory() (rss, hwm uint64, err error) {
-	return procMemory(fmt.Sprintf("/proc/%d/status", m.proc.PID()))
+	return procMemory(m.proc.PID())
 }
 
 // get fetches url and returns its body when it answers 200.

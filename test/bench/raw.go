@@ -68,8 +68,8 @@ func rawEvent(articleID string, i int, now time.Time) trackingv1alpha1.TrackingE
 		Status:     status,
 		Time:       metav1.NewTime(t),
 		ReceivedAt: &metav1.Time{Time: now.UTC().Truncate(time.Second)},
-		Remarks:    "benchmark scan",
-		Source:     "bench",
+		Remarks:    scanRemarks,
+		Source:     scanSource,
 	}
 }
 

@@ -65,7 +65,9 @@ type optionsJSON struct {
 	Sustained   string `json:"sustained"`
 	Idle        string `json:"idle"`
 	// MaxAPIServerRSSBytes is where the scale load stops.
-	MaxAPIServerRSSBytes int64 `json:"maxApiServerRssBytes"`
+	MaxAPIServerRSSBytes uint64 `json:"maxApiServerRssBytes"`
+	// Events are the manager --events settings of the E steps.
+	Events []string `json:"events,omitempty"`
 }
 
 // quantiles are latencies in milliseconds.
@@ -207,75 +209,107 @@ func percentiles(ds []time.Duration) quantiles {
 }
 
 // printTable writes the results as tables people read.
-func printTable(w io.Writer, r *results) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\nraw API server (plain client, QPS unlimited)\t\t\t\t\t\t")
-	fmt.Fprintln(tw, "writers\tcreates/s\tappends/s\tblend 1:7/s\tCPU ms/append\terrors\t")
+func printTable(w io.Writer, r *results) error {
+	p := &printer{out: w, w: w}
+	p.table()
+	p.println("\nraw API server (plain client, QPS unlimited)\t\t\t\t\t\t")
+	p.println("writers\tcreates/s\tappends/s\tblend 1:7/s\tCPU ms/append\terrors\t")
 	for _, x := range r.Raw {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.3f\t%d\t\n", x.Concurrency, x.CreatesPerSec, x.AppendsPerSec, x.MixPerSec,
+		p.printf("%d\t%.0f\t%.0f\t%.0f\t%.3f\t%d\t\n", x.Concurrency, x.CreatesPerSec, x.AppendsPerSec, x.MixPerSec,
 			x.APIServerCPUMsPerAppend, x.Errors)
 	}
-	_ = tw.Flush()
-	fmt.Fprintf(w, "  kube-apiserver idle: %.3f cores alone, %.3f with the manager running\n",
+	p.endTable()
+	p.printf("  kube-apiserver idle: %.3f cores alone, %.3f with the manager running\n",
 		r.RawIdleCores[procAPIServer], r.IdleCores[procAPIServer])
 
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\ncourier API\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
-	fmt.Fprintln(tw, "step\tmix\tclients\taccepted/s\tx R_raw\tcost ratio\treq/update\tp50 ms\tp95 ms\tp99 ms\tlag p50\tlag p99\t"+
+	p.table()
+	p.println("\ncourier API\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
+	p.println("step\tmix\tclients\taccepted/s\tx R_raw\tcost ratio\treq/update\tp50 ms\tp95 ms\tp99 ms\tlag p50\tlag p99\t" +
 		"processed/s\tx R_raw\tPOD MB/s\t409s\tno-op\tnot fold\theap MB\tRSS peak MB\t")
 	for _, s := range r.Steps {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%d\t%d\t%.0f\t%.0f\t\n",
+		p.printf("%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%d\t%d\t%.0f\t%.0f\t\n",
 			s.Name, s.Mix, s.Concurrency, s.AcceptedPerSec, s.IngestRatio, s.CostRatio, s.RequestsPerUpdateTotal,
 			s.LatencyMs.P50, s.LatencyMs.P95, s.LatencyMs.P99, s.LagMs.P50, s.LagMs.P99, s.ProcessedPerSec,
 			s.ProcessedRatio, s.PODBytesPerSec/(1<<20), s.Conflicts409, s.NoOpStatusWrites, s.Mismatched,
 			s.HeapInuseMaxBytes/(1<<20), float64(s.RSSPeakBytes)/(1<<20))
 	}
-	_ = tw.Flush()
+	p.endTable()
 	for _, s := range r.Steps {
-		fmt.Fprintf(w, "  %s API requests per update: %s\n", s.Name, formatRequests(s.RequestsPerUpdate))
+		p.printf("  %s API requests per update: %s\n", s.Name, formatRequests(s.RequestsPerUpdate))
 	}
 	for _, s := range r.Steps {
-		fmt.Fprintf(w, "  %s answers by code: %v; unreconciled %d; kube-apiserver %.1f CPU-s, %.3f ms per update; "+
+		p.printf("  %s answers by code: %v; unreconciled %d; kube-apiserver %.1f CPU-s, %.3f ms per update; "+
 			"CPU cores while sending: %v\n", s.Name, s.Codes, s.Unreconciled, s.APIServerCPUSeconds,
 			s.APIServerCPUMsPerUpdate, s.CPUCores)
 	}
 	for _, x := range r.Raw {
-		fmt.Fprintf(w, "  raw %d writers, CPU cores: %v\n", x.Concurrency, x.CPUCores)
+		p.printf("  raw %d writers, CPU cores: %v\n", x.Concurrency, x.CPUCores)
 	}
 
 	if sus := r.Sustained; sus != nil {
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(w, "\nsustained: interleaved mix at %.0f/s for %.0f s (manager, each after a GC)\n", sus.PacedPerSec, sus.Seconds)
-		fmt.Fprintln(tw, "\tat s\tRSS MB\tlive heap MB\t")
+		p.table()
+		p.printf("\nsustained: interleaved mix at %.0f/s for %.0f s (manager, each after a GC)\n", sus.PacedPerSec, sus.Seconds)
+		p.println("\tat s\tRSS MB\tlive heap MB\t")
 		for _, m := range []struct {
 			name string
 			mark memoryMark
 		}{{"start", sus.Start}, {"middle", sus.Middle}, {"end", sus.End}} {
-			fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t\n", m.name, m.mark.AtSeconds, mib(m.mark.RSSBytes), mib(m.mark.LiveHeapBytes))
+			p.printf("%s\t%.0f\t%.0f\t%.0f\t\n", m.name, m.mark.AtSeconds, mib(m.mark.RSSBytes), mib(m.mark.LiveHeapBytes))
 		}
-		fmt.Fprintf(tw, "second-half growth\t\t%+.1f%%\t%+.1f%%\t\n", 100*sus.RSSGrowthSecondHalf, 100*sus.LiveHeapGrowthSecondHalf)
-		_ = tw.Flush()
+		p.printf("second-half growth\t\t%+.1f%%\t%+.1f%%\t\n", 100*sus.RSSGrowthSecondHalf, 100*sus.LiveHeapGrowthSecondHalf)
+		p.endTable()
 	}
 
 	if len(r.Scale) == 0 {
-		return
+		return p.err
 	}
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\nscale (per Parcel: growth from the empty cluster over every Parcel in it)\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
-	fmt.Fprintln(tw, "parcels\tof\tload s\tetcd MB\tB/parcel\tapiserver RSS MB\tB/parcel\tLIST s\t"+
+	p.table()
+	p.println("\nscale (per Parcel: growth from the empty cluster over every Parcel in it)\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
+	p.println("parcels\tof\tload s\tetcd MB\tB/parcel\tapiserver RSS MB\tB/parcel\tLIST s\t" +
 		"manager RSS MB\tB/parcel\tlive heap B/parcel\tB/parcel (load)\tready s\tresync s\tresync writes\t")
 	for _, s := range r.Scale {
 		target := fmt.Sprint(s.Target)
 		if s.StoppedAtRSSCeiling {
 			target += " (RSS ceiling)"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%d\t\n",
+		p.printf("%d\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%d\t\n",
 			s.CachedParcels, target, s.LoadSeconds, float64(s.EtcdDBBytes)/(1<<20), s.EtcdBytesPerParcel,
 			mib(s.APIServerRSSBytes), s.APIServerRSSBytesPerParcel, s.ListSeconds, mib(s.RestartRSSBytes),
 			s.ManagerRSSBytesPerParcel, s.CachedBytesPerParcel, s.LoadBytesPerParcel, s.ReadySeconds, s.ResyncSeconds,
 			s.ResyncStatusWrites)
 	}
-	_ = tw.Flush()
+	p.endTable()
+	return p.err
+}
+
+// printer writes text, through a tabwriter between table and endTable,
+// and keeps the first error.
+type printer struct {
+	out, w io.Writer
+	tw     *tabwriter.Writer
+	err    error
+}
+
+func (p *printer) table() {
+	p.tw = tabwriter.NewWriter(p.out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	p.w = p.tw
+}
+
+func (p *printer) endTable() {
+	if p.err == nil {
+		p.err = p.tw.Flush()
+	}
+	p.w = p.out
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *printer) println(line string) {
+	p.printf("%s\n", line)
 }
 
 // formatRequests prints requests per update, most first.

@@ -97,7 +97,7 @@ func (b *bench) scaleSteps(ctx context.Context, o options, res *results) error {
 		if st.RSSBytes, st.RSSPeakBytes, err = b.manager.memory(); err != nil {
 			return err
 		}
-		if st.APIServerRSSBytes, err = childRSS(procAPIServer); err != nil {
+		if st.APIServerRSSBytes, err = apiServerRSS(); err != nil {
 			return err
 		}
 		if st.EtcdDBBytes, err = b.etcdDBSize(); err != nil {
@@ -108,43 +108,7 @@ func (b *bench) scaleSteps(ctx context.Context, o options, res *results) error {
 		if st.CachedParcels, st.ListSeconds, err = b.listAll(ctx); err != nil {
 			return err
 		}
-		if err := b.audit.read(); err != nil {
-			return err
-		}
-		everywhere := func(string) bool { return true }
-		writesBefore := b.audit.total(everywhere)
-
-		logf("restarting the manager with %d Parcels", st.CachedParcels)
-		b.stopManager()
-		ready, err := b.startManager(ctx)
-		if err != nil {
-			return err
-		}
-		st.ReadySeconds = ready.Seconds()
-		if err := b.waitReconciled(ctx, float64(st.CachedParcels)); err != nil {
-			return err
-		}
-		st.ResyncSeconds = time.Since(b.manager.proc.Started()).Seconds()
-		// Nothing changed while the manager was down: every status write
-		// of the resync is a no-op.
-		time.Sleep(time.Second)
-		if err := b.audit.read(); err != nil {
-			return err
-		}
-		st.ResyncStatusWrites = b.audit.total(everywhere) - writesBefore
-		if st.RestartHeapAllocAfterGCBytes, _, err = b.manager.heapAfterGC(ctx); err != nil {
-			return err
-		}
-		if o.profiles != "" {
-			file := filepath.Join(o.profiles, fmt.Sprintf("manager-heap-%d.pprof", st.CachedParcels))
-			if err := b.manager.saveProfile(ctx, "heap?gc=1", file); err != nil {
-				logf("  heap profile: %v", err)
-			}
-		}
-		if st.RestartRSSBytes, st.RestartRSSPeakBytes, err = b.manager.memory(); err != nil {
-			return err
-		}
-		if _, st.APIServerRSSPeakBytes, err = childMemory(procAPIServer); err != nil {
+		if err := b.restartAndResync(ctx, o, &st); err != nil {
 			return err
 		}
 		st.perParcel(res)
@@ -158,6 +122,52 @@ func (b *bench) scaleSteps(ctx context.Context, o options, res *results) error {
 			logf("  kube-apiserver passed %.1f GiB: no larger count", float64(o.maxAPIServerRSS)/(1<<30))
 			break
 		}
+	}
+	return nil
+}
+
+// restartAndResync restarts the manager with every Parcel in place and
+// measures its ready and resync times, the status writes of the resync
+// and its memory after it; and kube-apiserver's peak memory so far.
+func (b *bench) restartAndResync(ctx context.Context, o options, st *scaleResult) error {
+	if err := b.audit.read(); err != nil {
+		return err
+	}
+	everywhere := func(string) bool { return true }
+	writesBefore := b.audit.total(everywhere)
+
+	logf("restarting the manager with %d Parcels", st.CachedParcels)
+	b.stopManager()
+	ready, err := b.startManager(ctx)
+	if err != nil {
+		return err
+	}
+	st.ReadySeconds = ready.Seconds()
+	if err := b.waitReconciled(ctx, float64(st.CachedParcels)); err != nil {
+		return err
+	}
+	st.ResyncSeconds = time.Since(b.manager.proc.Started()).Seconds()
+	// Nothing changed while the manager was down: every status write
+	// of the resync is a no-op.
+	time.Sleep(time.Second)
+	if err := b.audit.read(); err != nil {
+		return err
+	}
+	st.ResyncStatusWrites = b.audit.total(everywhere) - writesBefore
+	if st.RestartHeapAllocAfterGCBytes, _, err = b.manager.heapAfterGC(ctx); err != nil {
+		return err
+	}
+	if o.profiles != "" {
+		file := filepath.Join(o.profiles, fmt.Sprintf("manager-heap-%d.pprof", st.CachedParcels))
+		if err := b.manager.saveProfile(ctx, "heap?gc=1", file); err != nil {
+			logf("  heap profile: %v", err)
+		}
+	}
+	if st.RestartRSSBytes, st.RestartRSSPeakBytes, err = b.manager.memory(); err != nil {
+		return err
+	}
+	if _, st.APIServerRSSPeakBytes, err = childMemory(procAPIServer); err != nil {
+		return err
 	}
 	return nil
 }
@@ -179,7 +189,7 @@ func (st *scaleResult) perParcel(res *results) {
 // guardedLoad loads Parcels from..to-1 and stops early when
 // kube-apiserver's resident set passes ceiling; it returns how many it
 // created and whether the ceiling stopped it.
-func (b *bench) guardedLoad(ctx context.Context, from, to int, ceiling int64) (int, bool, error) {
+func (b *bench) guardedLoad(ctx context.Context, from, to int, ceiling uint64) (int, bool, error) {
 	loadCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -194,7 +204,7 @@ func (b *bench) guardedLoad(ctx context.Context, from, to int, ceiling int64) (i
 			case <-loadCtx.Done():
 				return
 			case <-tick.C:
-				if rss, err := childRSS(procAPIServer); err == nil && int64(rss) > ceiling {
+				if rss, err := apiServerRSS(); err == nil && rss > ceiling {
 					stopped.Store(true)
 					cancel()
 					return
@@ -237,7 +247,7 @@ func (b *bench) load(ctx context.Context, from, to int) (int, error) {
 					t := base.Add(time.Duration(j) * 10 * time.Minute)
 					events[j] = trackingv1alpha1.TrackingEvent{
 						ID: trackingv1alpha1.DeriveEventID(articleID, s, t), Status: s, Time: metav1.NewTime(t),
-						ReceivedAt: &metav1.Time{Time: t}, Remarks: "benchmark scan", Source: "bench",
+						ReceivedAt: &metav1.Time{Time: t}, Remarks: scanRemarks, Source: scanSource,
 					}
 				}
 				p := &trackingv1alpha1.Parcel{

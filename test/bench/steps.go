@@ -140,6 +140,28 @@ func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error
 			return err
 		}
 	}
+
+	// The interleaved mix at the most clients again, once per --events
+	// setting asked for, each with the manager restarted with it; then
+	// back to the defaults for the scale steps.
+	for i, mode := range o.eventModes {
+		logf("restarting the manager with --events=%s", mode)
+		b.stopManager()
+		if _, err := b.startManager(ctx, "--events="+mode); err != nil {
+			return err
+		}
+		d.url = b.manager.webhookURL
+		if _, err := run(stepSpec{name: fmt.Sprintf("E%02d", i), kind: mixInterleaved + " --events=" + mode, mix: pool,
+			concurrency: maxConc, dur: o.step}); err != nil {
+			return err
+		}
+	}
+	if len(o.eventModes) > 0 {
+		b.stopManager()
+		if _, err := b.startManager(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -239,6 +261,35 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	lags, changes, lastSeen := tr.snapshot()
 	st.Unreconciled = tr.outstanding()
 
+	st.tally(samples, elapsed, start, raw, lags, lastSeen)
+	st.Conflicts409 = int(after.sum(metricRESTRequests, labelConflict) - before.sum(metricRESTRequests, labelConflict))
+	st.PODStoredBytes = int64(after.sum(metricPODStored) - before.sum(metricPODStored))
+	st.StatusWrites = b.audit.total(courierNS) - writesBefore
+	st.StatusChanges = changes
+	st.NoOpStatusWrites = st.StatusWrites - st.StatusChanges
+
+	st.cost(cpuBefore, cpuAfter, res.IdleCores[procAPIServer], raw)
+	st.requests(requestsBefore, requestsAfter)
+
+	if _, st.RSSPeakBytes, err = m.memory(); err != nil {
+		return st, err
+	}
+	if st.Mismatched, err = b.verifyCouriers(ctx); err != nil {
+		return st, err
+	}
+	logf("  accepted %.0f/s (%.2f x R_raw), cost ratio %.2f (%.3f ms API-server CPU per update), "+
+		"%.2f API requests per update, answer p99 %.0f ms, lag p99 %.0f ms, processed %.0f/s, "+
+		"409s %d, no-op status writes %d, unreconciled %d, status != fold %d",
+		st.AcceptedPerSec, st.IngestRatio, st.CostRatio, st.APIServerCPUMsPerUpdate, st.RequestsPerUpdateTotal,
+		st.LatencyMs.P99, st.LagMs.P99, st.ProcessedPerSec,
+		st.Conflicts409, st.NoOpStatusWrites, st.Unreconciled, st.Mismatched)
+	return st, nil
+}
+
+// tally fills in the answers, rates and latencies of a step from its
+// samples, and its lags from the tracker.
+func (st *stepResult) tally(samples []sample, elapsed time.Duration, start time.Time, raw rawResult,
+	lags []time.Duration, lastSeen time.Time) {
 	var latencies []time.Duration
 	for _, s := range samples {
 		st.Requests++
@@ -273,18 +324,17 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	}
 	st.LatencyMs = percentiles(latencies)
 	st.LagMs = percentiles(lags)
-	st.Conflicts409 = int(after.sum(metricRESTRequests, labelConflict) - before.sum(metricRESTRequests, labelConflict))
-	st.PODStoredBytes = int64(after.sum(metricPODStored) - before.sum(metricPODStored))
-	st.StatusWrites = b.audit.total(courierNS) - writesBefore
-	st.StatusChanges = changes
-	st.NoOpStatusWrites = st.StatusWrites - st.StatusChanges
+}
 
+// cost fills in the step's API-server CPU and cost ratio from the CPU
+// samples taken at its first request and once the reconciler caught up.
+func (st *stepResult) cost(before, after cpuSample, idleCores float64, raw rawResult) {
 	// The cost: the API server's CPU from the first request to the
 	// drained queue, less what it burns idle with the manager running,
 	// per accepted update, over the same for one raw append.
-	wall := cpuAfter.at.Sub(cpuBefore.at).Seconds()
-	st.APIServerCPUSeconds = round3(cpuAfter.byName[procAPIServer] - cpuBefore.byName[procAPIServer])
-	st.APIServerIdleCores = res.IdleCores[procAPIServer]
+	wall := after.at.Sub(before.at).Seconds()
+	st.APIServerCPUSeconds = round3(after.byName[procAPIServer] - before.byName[procAPIServer])
+	st.APIServerIdleCores = idleCores
 	if st.Accepted > 0 {
 		net := st.APIServerCPUSeconds - st.APIServerIdleCores*wall
 		st.APIServerCPUMsPerUpdate = round3(1000 * net / float64(st.Accepted))
@@ -292,25 +342,15 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 			st.CostRatio = round2(st.APIServerCPUMsPerUpdate / raw.APIServerCPUMsPerAppend)
 		}
 	}
-	st.RequestsPerUpdate = requestsAfter.perUpdate(requestsBefore, st.Accepted)
+}
+
+// requests fills in the API requests per accepted update.
+func (st *stepResult) requests(before, after requestCounts) {
+	st.RequestsPerUpdate = after.perUpdate(before, st.Accepted)
 	for _, v := range st.RequestsPerUpdate {
 		st.RequestsPerUpdateTotal += v
 	}
 	st.RequestsPerUpdateTotal = round3(st.RequestsPerUpdateTotal)
-
-	if _, st.RSSPeakBytes, err = m.memory(); err != nil {
-		return st, err
-	}
-	if st.Mismatched, err = b.verifyCouriers(ctx); err != nil {
-		return st, err
-	}
-	logf("  accepted %.0f/s (%.2f x R_raw), cost ratio %.2f (%.3f ms API-server CPU per update), "+
-		"%.2f API requests per update, answer p99 %.0f ms, lag p99 %.0f ms, processed %.0f/s, "+
-		"409s %d, no-op status writes %d, unreconciled %d, status != fold %d",
-		st.AcceptedPerSec, st.IngestRatio, st.CostRatio, st.APIServerCPUMsPerUpdate, st.RequestsPerUpdateTotal,
-		st.LatencyMs.P99, st.LagMs.P99, st.ProcessedPerSec,
-		st.Conflicts409, st.NoOpStatusWrites, st.Unreconciled, st.Mismatched)
-	return st, nil
 }
 
 // sampleHeap samples the manager's heap in use every second until the

@@ -104,7 +104,7 @@ func (b *bench) sustainedStep(ctx context.Context, o options, pool mix, concurre
 			case <-tick.C:
 				s := memorySample{AtSeconds: round2(time.Since(start).Seconds())}
 				s.RSSBytes, _, _ = m.memory()
-				s.APIServerRSSBytes, _ = childRSS(procAPIServer)
+				s.APIServerRSSBytes, _ = apiServerRSS()
 				if ms, err := m.scrape(sampleCtx); err == nil {
 					s.HeapAllocBytes, s.HeapInuseBytes = ms.sum(metricHeapAlloc), ms.sum(metricHeapInuse)
 					s.ParcelQueueDepth = ms.sum(metricQueueDepth, labelParcelQueue)
