@@ -37,6 +37,9 @@ const scaleNamespace = "bench-scale"
 // listPageSize is the page of the full LIST, kubectl's default chunk.
 const listPageSize = 500
 
+// listPageAttempts is how often one page of the full LIST is tried.
+const listPageAttempts = 3
+
 // scaleLifecycle is the eight events every loaded Parcel holds.
 var scaleLifecycle = []trackingv1alpha1.TrackingStatus{
 	trackingv1alpha1.StatusReceivedInDepot, trackingv1alpha1.StatusLoadedByDriver, trackingv1alpha1.StatusInTransit,
@@ -280,8 +283,20 @@ func (b *bench) listAll(ctx context.Context) (int, float64, error) {
 	start := time.Now()
 	n, cont := 0, ""
 	for {
-		var page trackingv1alpha1.ParcelList
-		if err := b.client.List(ctx, &page, client.Limit(listPageSize), client.Continue(cont)); err != nil {
+		var (
+			page trackingv1alpha1.ParcelList
+			err  error
+		)
+		// A page can fail on a loaded API server (an HTTP/2 stream reset
+		// mid-body, "Please retry"): try it again, as kubectl would be
+		// run again, before giving up.
+		for range listPageAttempts {
+			if err = b.client.List(ctx, &page, client.Limit(listPageSize), client.Continue(cont)); err == nil || ctx.Err() != nil {
+				break
+			}
+			logf("  LIST page after %d Parcels: %v; again", n, err)
+		}
+		if err != nil {
 			return n, 0, fmt.Errorf("listing Parcels: %w", err)
 		}
 		n += len(page.Items)
