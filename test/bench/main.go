@@ -127,7 +127,8 @@ func main() {
 	if err != nil || q.Sign() <= 0 {
 		fatalf("-max-apiserver-rss=%q: want a positive quantity such as 9Gi", maxRSS)
 	}
-	o.maxAPIServerRSS = uint64(q.Value())
+	// A ceiling of memory needs no byte-exact value.
+	o.maxAPIServerRSS = uint64(q.AsApproximateFloat64())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
