@@ -17,12 +17,16 @@ limitations under the License.
 package main
 
 import (
+	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// procFS is /proc, where the benchmark reads its processes' CPU time and
+// memory.
+var procFS = os.DirFS("/proc")
 
 // clockTicks is the kernel's USER_HZ, the unit of /proc CPU times; 100 on
 // every Linux platform Go supports.
@@ -42,13 +46,13 @@ type cpuSample struct {
 func sampleCPU() cpuSample {
 	s := cpuSample{at: time.Now(), byName: map[string]float64{}}
 	self := os.Getpid()
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	dirs, _ := fs.Glob(procFS, "[0-9]*")
 	for _, dir := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(dir))
+		pid, err := strconv.Atoi(dir)
 		if err != nil {
 			continue
 		}
-		raw, err := os.ReadFile(filepath.Join(dir, "stat"))
+		raw, err := fs.ReadFile(procFS, dir+"/stat")
 		if err != nil {
 			continue
 		}
@@ -75,7 +79,7 @@ func sampleCPU() cpuSample {
 		stime, _ := strconv.ParseFloat(fields[12], 64)
 		s.byName[name] += (utime + stime) / clockTicks
 	}
-	if raw, err := os.ReadFile("/proc/stat"); err == nil {
+	if raw, err := fs.ReadFile(procFS, "stat"); err == nil {
 		line, _, _ := strings.Cut(string(raw), "\n")
 		fields := strings.Fields(line)
 		// cpu user nice system idle iowait irq softirq steal ...: busy is

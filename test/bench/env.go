@@ -21,6 +21,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -70,6 +71,9 @@ type bench struct {
 	cfg        *rest.Config
 	kubeconfig string
 	client     client.WithWatch
+	// apiHTTP reaches the API server's /metrics and /debug/pprof as the
+	// admin user.
+	apiHTTP    *http.Client
 	s3         *s3test.Server
 	managerBin string
 	manager    *manager
@@ -107,7 +111,10 @@ func start(ctx context.Context) (*bench, error) {
 	}
 	b.controlPl.ControlPlane.GetAPIServer().Configure().
 		Set("audit-policy-file", policy).
-		Set("audit-log-path", b.audit.path)
+		Set("audit-log-path", b.audit.path).
+		// kube-apiserver's default, set so the CPU profile of the peak
+		// step (/debug/pprof/profile) never depends on it.
+		Set("profiling", "true")
 	if _, err := b.controlPl.Start(); err != nil {
 		return b, fmt.Errorf("starting the control plane: %w", err)
 	}
@@ -123,6 +130,9 @@ func start(ctx context.Context) (*bench, error) {
 	utilruntime.Must(trackingv1alpha1.AddToScheme(scheme))
 	if b.client, err = client.NewWithWatch(b.cfg, client.Options{Scheme: scheme}); err != nil {
 		return b, fmt.Errorf("creating the client: %w", err)
+	}
+	if b.apiHTTP, err = rest.HTTPClientFor(b.cfg); err != nil {
+		return b, fmt.Errorf("creating the API server's HTTP client: %w", err)
 	}
 
 	logf("starting versitygw")

@@ -47,6 +47,13 @@ var lifecycle = []string{
 	"RD- Return to depo", "Loaded by Driver", "In Transit", "Delivered",
 }
 
+// What every event the benchmark sends or writes says beside its status
+// and time.
+const (
+	scanRemarks = "benchmark scan"
+	scanSource  = "bench"
+)
+
 // invalidStatus is never an allowed transition once a parcel was scanned.
 const invalidStatus = "Not Scanned"
 
@@ -121,7 +128,7 @@ func (s scan) body() (string, []byte, error) {
 		"articleId":      s.articleID,
 		"track_status":   s.status,
 		"track_datetime": s.time.UTC().Format(time.RFC3339),
-		"remarks":        "benchmark scan",
+		"remarks":        scanRemarks,
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("encoding form_data: %w", err)
@@ -188,10 +195,51 @@ func (s sample) accepted() bool {
 	return !s.err && (s.code == http.StatusOK || s.code == http.StatusConflict) && s.result != ""
 }
 
-// drive runs concurrency couriers' clients for d, each sending parcel
-// after parcel, every scan in plan order and some sent twice. With limit
-// set, requests start no faster than it allows (an open-loop rate).
-func (d *driver) drive(ctx context.Context, step string, concurrency int, dur time.Duration, limit *rate.Limiter) ([]sample, time.Duration) {
+// mix hands out the scans the clients send.
+type mix interface {
+	// next returns the next scan client w sends and its courier; release
+	// is called once every copy of it has been answered.
+	next(w int, rng *rand.Rand) (c courier, s scan, release func())
+}
+
+// burstMix is today's traffic: each client sends parcel after parcel, a
+// parcel's scans back to back, so several updates of one parcel can fold
+// into one status write.
+type burstMix struct {
+	step     string
+	couriers []courier
+	clients  []burstClient
+}
+
+// burstClient is one client's parcel in progress; only that client
+// touches it.
+type burstClient struct {
+	seq  int
+	plan []scan
+	pos  int
+}
+
+func newBurstMix(step string, couriers []courier, concurrency int) *burstMix {
+	return &burstMix{step: step, couriers: couriers, clients: make([]burstClient, concurrency)}
+}
+
+func (m *burstMix) next(w int, rng *rand.Rand) (courier, scan, func()) {
+	c := &m.clients[w]
+	if c.pos == len(c.plan) {
+		articleID := fmt.Sprintf("B%s%03d%07d", m.step, w, c.seq)
+		c.seq++
+		// Scan times a day back, so none is in the future.
+		c.plan, c.pos = plan(articleID, time.Now().Add(-24*time.Hour), rng), 0
+	}
+	s := c.plan[c.pos]
+	c.pos++
+	return m.couriers[w%len(m.couriers)], s, func() {}
+}
+
+// drive runs concurrency clients for dur, each sending the scans m hands
+// it, some twice. With limit set, requests start no faster than it allows
+// (an open-loop rate).
+func (d *driver) drive(ctx context.Context, m mix, concurrency int, dur time.Duration, limit *rate.Limiter) ([]sample, time.Duration) {
 	var (
 		mu  sync.Mutex
 		all []sample
@@ -201,40 +249,40 @@ func (d *driver) drive(ctx context.Context, step string, concurrency int, dur ti
 	var wg sync.WaitGroup
 	for w := range concurrency {
 		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
-			c := d.couriers[w%len(d.couriers)]
+			rng := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano()))) //nolint:gosec // G404: traffic's shape, not a secret
 			var mine []sample
 			defer func() {
 				mu.Lock()
 				all = append(all, mine...)
 				mu.Unlock()
 			}()
-			for seq := 0; ; seq++ {
-				articleID := fmt.Sprintf("B%s%03d%07d", step, w, seq)
-				// Scan times a day back, so none is in the future.
-				for _, s := range plan(articleID, start.Add(-24*time.Hour), rng) {
-					if !time.Now().Before(deadline) || ctx.Err() != nil {
-						return
-					}
-					contentType, body, err := s.body()
-					if err != nil {
-						mine = append(mine, sample{err: true})
-						continue
-					}
-					sends := 1
-					if rng.Float64() < duplicateRate {
-						sends = 2
-					}
-					for range sends {
-						if limit != nil && limit.Wait(ctx) != nil {
-							return
-						}
-						mine = append(mine, d.post(ctx, c, s, contentType, body))
-					}
-				}
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				c, s, release := m.next(w, rng)
+				mine = append(mine, d.send(ctx, c, s, limit, rng)...)
+				release()
 			}
 		})
 	}
 	wg.Wait()
 	return all, time.Since(start)
+}
+
+// send posts one scan, twice at duplicateRate (an exact retry).
+func (d *driver) send(ctx context.Context, c courier, s scan, limit *rate.Limiter, rng *rand.Rand) []sample {
+	contentType, body, err := s.body()
+	if err != nil {
+		return []sample{{err: true}}
+	}
+	sends := 1
+	if rng.Float64() < duplicateRate {
+		sends = 2
+	}
+	var out []sample
+	for range sends {
+		if limit != nil && limit.Wait(ctx) != nil {
+			break
+		}
+		out = append(out, d.post(ctx, c, s, contentType, body))
+	}
+	return out
 }

@@ -15,12 +15,17 @@ limitations under the License.
 */
 
 // Command bench measures parcel-operator against the API server it runs
-// on, in one run on one machine: the raw API-server write rate (R_raw), the
-// courier API under a realistic mix of updates at increasing concurrency
-// (accepted rate, answer latency, lag to reconciled status, conflicts,
-// no-op status writes, memory), and the manager's memory per cached Parcel
-// and resync time after a restart with many Parcels. It prints a table
-// and writes the figures as JSON. See docs/performance.md.
+// on, in one run on one machine: the raw API-server write rate (R_raw) and
+// its CPU per append; the courier API at increasing concurrency under two
+// mixes of updates, a parcel's scans back to back (burst) and many parcels
+// in flight (interleaved), each step's accepted rate, answer latency, lag
+// to reconciled status, cost ratio (API-server CPU per update over CPU per
+// raw append), API requests per update, conflicts, no-op status writes
+// and memory; a sustained step of the interleaved mix with the manager's
+// memory over time; and, with many Parcels loaded, etcd's size, the API
+// server's and the manager's memory, a full LIST and the manager's resync
+// after a restart. It prints tables, writes the figures as JSON and draws
+// them as SVG charts. See docs/performance.md and docs/scale.md.
 package main
 
 import (
@@ -38,6 +43,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // options are the command-line flags.
@@ -50,6 +57,14 @@ type options struct {
 	out         string
 	drain       time.Duration
 	profiles    string
+	pool        int
+	sustained   time.Duration
+	idle        time.Duration
+	// maxAPIServerRSS stops the scale load when kube-apiserver's resident
+	// set passes it: the machine is shared.
+	maxAPIServerRSS uint64
+	charts          string
+	eventModes      []string
 }
 
 func main() {
@@ -58,21 +73,41 @@ func main() {
 		concurrency string
 		parcels     string
 		quick       bool
+		maxRSS      string
 	)
 	flag.StringVar(&concurrency, "concurrency", "1,4,16,64", "Comma-separated concurrent courier clients, one step each.")
 	flag.DurationVar(&o.step, "step", 30*time.Second, "How long each courier API step sends.")
 	flag.DurationVar(&o.rawStep, "raw-step", 10*time.Second, "How long each raw API-server measurement (creates, then appends) runs.")
-	flag.StringVar(&parcels, "parcels", "10000,100000", "Comma-separated Parcel counts to load for memory and resync; empty skips.")
+	flag.StringVar(&parcels, "parcels", "300000",
+		"Comma-separated Parcel counts (8 events each) to load for etcd size, memory, LIST and resync; empty skips.")
+	flag.StringVar(&maxRSS, "max-apiserver-rss", "9Gi",
+		"Stop loading Parcels when kube-apiserver's resident set passes this (a Kubernetes quantity), and report the count reached.")
+	flag.IntVar(&o.pool, "pool", 10000, "Parcels in flight in the interleaved mix.")
+	flag.DurationVar(&o.sustained, "sustained", 5*time.Minute,
+		"How long the sustained step sends the interleaved mix at its peak rate; 0 skips.")
+	flag.DurationVar(&o.idle, "idle", 10*time.Second,
+		"How long the API server's idle CPU is measured (alone, then with the manager running).")
+	flag.StringVar(&o.charts, "charts", "bin/bench", "Directory for the SVG charts; empty skips.")
+	flag.Func("events", "A manager --events setting to run the interleaved mix with at the most clients, "+
+		"after the sustained step, the manager restarted with it; repeat for several (e.g. -events exceptions).",
+		func(v string) error {
+			if v == "" {
+				return errors.New("want a value of the manager's --events flag")
+			}
+			o.eventModes = append(o.eventModes, v)
+			return nil
+		})
 	flag.IntVar(&o.couriers, "couriers", 4, "Couriers the clients are spread over (each may use half the write slots).")
 	flag.StringVar(&o.out, "out", "bin/bench/results.json", "Where the JSON results go.")
 	flag.DurationVar(&o.drain, "drain", 2*time.Minute, "How long a step waits for the reconciler to catch up after it stops sending.")
 	flag.StringVar(&o.profiles, "profiles", "bin/bench",
 		"Directory for the manager's CPU profile of the busiest step and heap profiles after each restart; empty skips.")
-	flag.BoolVar(&quick, "quick", false, "A development-sized run: concurrency 1,4,16, 8 s steps, 3 s raw steps, 2,000 Parcels.")
+	flag.BoolVar(&quick, "quick", false, "A development-sized run: concurrency 1,4,16, 8 s steps, 3 s raw steps, "+
+		"a pool of 2,000, a 45 s sustained step, 4 s idle, 2,000 Parcels.")
 	flag.Parse()
 	if quick {
 		concurrency, parcels = "1,4,16", "2000"
-		o.step, o.rawStep = 8*time.Second, 3*time.Second
+		o.step, o.rawStep, o.sustained, o.idle, o.pool = 8*time.Second, 3*time.Second, 45*time.Second, 4*time.Second, 2000
 	}
 	var err error
 	if o.concurrency, err = parseInts(concurrency); err != nil || len(o.concurrency) == 0 {
@@ -85,16 +120,34 @@ func main() {
 	if o.couriers < 1 {
 		fatalf("-couriers=%d: want at least 1", o.couriers)
 	}
+	if o.pool < 4*slices.Max(o.concurrency) {
+		fatalf("-pool=%d: want at least 4 parcels in flight per client (%d)", o.pool, 4*slices.Max(o.concurrency))
+	}
+	q, err := resource.ParseQuantity(maxRSS)
+	if err != nil || q.Sign() <= 0 {
+		fatalf("-max-apiserver-rss=%q: want a positive quantity such as 9Gi", maxRSS)
+	}
+	// A ceiling of memory needs no byte-exact value.
+	o.maxAPIServerRSS = uint64(q.AsApproximateFloat64())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := runBench(ctx, o)
 	if res != nil {
-		printTable(os.Stdout, res)
+		if perr := printTable(os.Stdout, res); perr != nil {
+			err = errors.Join(err, fmt.Errorf("printing the results: %w", perr))
+		}
 		if werr := writeJSON(o.out, res); werr != nil {
 			err = errors.Join(err, werr)
 		} else {
 			logf("results written to %s", o.out)
+		}
+		if o.charts != "" {
+			if cerr := drawCharts(o.charts, res); cerr != nil {
+				err = errors.Join(err, cerr)
+			} else {
+				logf("charts written to %s", o.charts)
+			}
 		}
 	}
 	if err != nil {
@@ -110,7 +163,8 @@ func runBench(ctx context.Context, o options) (*results, error) {
 		GoVersion: runtime.Version(),
 		CPUs:      runtime.NumCPU(),
 		Options: optionsJSON{Concurrency: o.concurrency, Step: o.step.String(), RawStep: o.rawStep.String(),
-			Parcels: o.parcels, Couriers: o.couriers},
+			Parcels: o.parcels, Couriers: o.couriers, Pool: o.pool, Sustained: o.sustained.String(), Idle: o.idle.String(),
+			MaxAPIServerRSSBytes: o.maxAPIServerRSS, Events: o.eventModes},
 	}
 	b, err := start(ctx)
 	if b != nil {
@@ -124,14 +178,23 @@ func runBench(ctx context.Context, o options) (*results, error) {
 	if err := b.createNamespace(ctx, rawNamespace); err != nil {
 		return nil, err
 	}
+	if res.BaselineEtcdDBBytes, err = b.etcdDBSize(); err != nil {
+		return res, err
+	}
+	if res.BaselineAPIServerRSSBytes, err = apiServerRSS(); err != nil {
+		return res, err
+	}
+	logf("idle: kube-apiserver and etcd alone for %s", o.idle)
+	res.RawIdleCores = measureIdle(ctx, o.idle)
 	createFraction := 1 / float64(len(lifecycle))
 	for _, c := range o.concurrency {
 		logf("raw API server, %d writers: creates, then appends, %s each", c, o.rawStep)
-		r, err := b.measureRaw(ctx, c, o.rawStep, createFraction)
+		r, err := b.measureRaw(ctx, c, o.rawStep, createFraction, res.RawIdleCores[procAPIServer])
 		if err != nil {
 			return res, err
 		}
-		logf("  creates %.0f/s, appends %.0f/s, blended %.0f/s", r.CreatesPerSec, r.AppendsPerSec, r.MixPerSec)
+		logf("  creates %.0f/s, appends %.0f/s, blended %.0f/s, %.3f ms kube-apiserver CPU per append",
+			r.CreatesPerSec, r.AppendsPerSec, r.MixPerSec, r.APIServerCPUMsPerAppend)
 		res.Raw = append(res.Raw, r)
 	}
 
@@ -147,6 +210,11 @@ func runBench(ctx context.Context, o options) (*results, error) {
 	if res.BaselineHeapAfterGCBytes, _, err = b.manager.heapAfterGC(ctx); err != nil {
 		return res, err
 	}
+	if res.BaselineManagerRSSBytes, _, err = b.manager.memory(); err != nil {
+		return res, err
+	}
+	logf("idle: the manager running, no traffic, for %s", o.idle)
+	res.IdleCores = measureIdle(ctx, o.idle)
 	if err := b.webhookSteps(ctx, o, res); err != nil {
 		return res, err
 	}
@@ -176,14 +244,14 @@ func parseInts(list string) ([]int, error) {
 
 // writeJSON writes the results to path, creating its directory.
 func writeJSON(path string, res *results) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("creating the results directory: %w", err)
 	}
 	raw, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding the results: %w", err)
 	}
-	if err := os.WriteFile(path, append(raw, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(path, append(raw, '\n'), 0o600); err != nil {
 		return fmt.Errorf("writing the results: %w", err)
 	}
 	return nil

@@ -183,24 +183,7 @@ func (m *manager) heapAfterGC(ctx context.Context) (alloc, inuse uint64, err err
 
 // memory reads the manager's resident set now and at its peak, in bytes.
 func (m *manager) memory() (rss, hwm uint64, err error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.proc.PID()))
-	if err != nil {
-		return 0, 0, fmt.Errorf("reading the manager's /proc status: %w", err)
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseUint(fields[1], 10, 64)
-		switch fields[0] {
-		case "VmRSS:":
-			rss = kb << 10
-		case "VmHWM:":
-			hwm = kb << 10
-		}
-	}
-	return rss, hwm, nil
+	return procMemory(m.proc.PID())
 }
 
 // get fetches url and returns its body when it answers 200.
@@ -228,19 +211,5 @@ func (m *manager) saveProfile(ctx context.Context, profile, file string) error {
 		return err
 	}
 	defer func() { _ = body.Close() }()
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return fmt.Errorf("creating the profile directory: %w", err)
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return fmt.Errorf("creating %s: %w", file, err)
-	}
-	if _, err := io.Copy(f, body); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", file, err)
-	}
-	return nil
+	return writeFile(file, body)
 }

@@ -46,6 +46,9 @@ type rawResult struct {
 	// CPUCores is the cores each process (and the machine) used on
 	// average over both measurements.
 	CPUCores map[string]float64 `json:"cpuCores"`
+	// APIServerCPUMsPerAppend is kube-apiserver's CPU time per append,
+	// net of what it used idle: the unit of the steps' cost ratio.
+	APIServerCPUMsPerAppend float64 `json:"apiServerCpuMsPerAppend"`
 }
 
 // rawStatuses are the statuses the raw appends cycle through; the API
@@ -65,8 +68,8 @@ func rawEvent(articleID string, i int, now time.Time) trackingv1alpha1.TrackingE
 		Status:     status,
 		Time:       metav1.NewTime(t),
 		ReceivedAt: &metav1.Time{Time: now.UTC().Truncate(time.Second)},
-		Remarks:    "benchmark scan",
-		Source:     "bench",
+		Remarks:    scanRemarks,
+		Source:     scanSource,
 	}
 }
 
@@ -74,8 +77,10 @@ func rawEvent(articleID string, i int, now time.Time) trackingv1alpha1.TrackingE
 // manager running, how fast the API server creates Parcels with one event
 // and appends one event to existing Parcels with the courier API's JSON
 // patch, at the given concurrency, each for d. createFraction is the share
-// of creates among the courier API's writes, for the blended rate.
-func (b *bench) measureRaw(ctx context.Context, concurrency int, d time.Duration, createFraction float64) (rawResult, error) {
+// of creates among the courier API's writes, for the blended rate;
+// idleCores is what kube-apiserver uses with nothing running.
+func (b *bench) measureRaw(ctx context.Context, concurrency int, d time.Duration, createFraction,
+	idleCores float64) (rawResult, error) {
 	res := rawResult{Concurrency: concurrency, CreateFraction: createFraction}
 	// The client discovers the Parcel kind on its first request: not part
 	// of what is measured.
@@ -112,6 +117,7 @@ func (b *bench) measureRaw(ctx context.Context, concurrency int, d time.Duration
 	// Each worker appends one event to each of its own Parcels in turn,
 	// round after round.
 	var appends atomic.Int64
+	appendsBefore := sampleCPU()
 	elapsed = run(ctx, concurrency, d, func(ctx context.Context, w, seq int) {
 		mine := created[w]
 		if len(mine) == 0 {
@@ -136,7 +142,13 @@ func (b *bench) measureRaw(ctx context.Context, concurrency int, d time.Duration
 		}
 		appends.Add(1)
 	})
+	appendsAfter := sampleCPU()
 	res.AppendsPerSec = float64(appends.Load()) / elapsed.Seconds()
+	if n := appends.Load(); n > 0 {
+		cpu := appendsAfter.byName[procAPIServer] - appendsBefore.byName[procAPIServer] -
+			idleCores*appendsAfter.at.Sub(appendsBefore.at).Seconds()
+		res.APIServerCPUMsPerAppend = round3(1000 * cpu / float64(n))
+	}
 	res.Errors = errs.Load()
 	res.CPUCores = sampleCPU().coresSince(cpuBefore)
 	if res.CreatesPerSec > 0 && res.AppendsPerSec > 0 {

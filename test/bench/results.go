@@ -17,10 +17,12 @@ limitations under the License.
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -34,10 +36,22 @@ type results struct {
 	Options   optionsJSON `json:"options"`
 	// BaselineHeapAfterGCBytes is the live heap of the freshly started
 	// manager, before any Parcel exists.
-	BaselineHeapAfterGCBytes uint64        `json:"baselineHeapAfterGCBytes"`
-	Raw                      []rawResult   `json:"raw"`
-	Steps                    []stepResult  `json:"steps"`
-	Scale                    []scaleResult `json:"scale"`
+	BaselineHeapAfterGCBytes uint64 `json:"baselineHeapAfterGCBytes"`
+	// The empty cluster's: the control plane alone, then the manager
+	// just started; what the scale figures are measured from.
+	BaselineEtcdDBBytes       int64  `json:"baselineEtcdDbBytes"`
+	BaselineAPIServerRSSBytes uint64 `json:"baselineApiServerRssBytes"`
+	BaselineManagerRSSBytes   uint64 `json:"baselineManagerRssBytes"`
+	// RawIdleCores is the cores each process used with only the control
+	// plane running, IdleCores with the manager running too; both with no
+	// traffic, each subtracted from the CPU of the raw appends and of the
+	// steps for the cost ratio.
+	RawIdleCores map[string]float64 `json:"rawIdleCores"`
+	IdleCores    map[string]float64 `json:"idleCores"`
+	Raw          []rawResult        `json:"raw"`
+	Steps        []stepResult       `json:"steps"`
+	Sustained    *sustainedResult   `json:"sustained,omitempty"`
+	Scale        []scaleResult      `json:"scale"`
 }
 
 // optionsJSON records the flags of the run.
@@ -47,6 +61,13 @@ type optionsJSON struct {
 	RawStep     string `json:"rawStep"`
 	Parcels     []int  `json:"parcels"`
 	Couriers    int    `json:"couriers"`
+	Pool        int    `json:"pool"`
+	Sustained   string `json:"sustained"`
+	Idle        string `json:"idle"`
+	// MaxAPIServerRSSBytes is where the scale load stops.
+	MaxAPIServerRSSBytes uint64 `json:"maxApiServerRssBytes"`
+	// Events are the manager --events settings of the E steps.
+	Events []string `json:"events,omitempty"`
 }
 
 // quantiles are latencies in milliseconds.
@@ -58,7 +79,10 @@ type quantiles struct {
 
 // stepResult is one step of courier API load.
 type stepResult struct {
-	Name        string  `json:"name"`
+	Name string `json:"name"`
+	// Mix is burst (a parcel's scans back to back) or interleaved (many
+	// parcels in flight).
+	Mix         string  `json:"mix"`
 	Concurrency int     `json:"concurrency"`
 	PacedPerSec float64 `json:"pacedPerSec,omitempty"`
 	Seconds     float64 `json:"seconds"`
@@ -96,33 +120,66 @@ type stepResult struct {
 	// CPUCores is the cores each process (and the machine) used on
 	// average while the step sent.
 	CPUCores map[string]float64 `json:"cpuCores"`
+	// APIServerCPUSeconds is kube-apiserver's CPU time from the step's
+	// first request until the reconciler caught up; APIServerIdleCores
+	// what it uses with the manager running and no traffic;
+	// APIServerCPUMsPerUpdate the difference per accepted update, and
+	// CostRatio that over the CPU of one raw append at the same
+	// concurrency (1.0: an update costs one plain write).
+	APIServerCPUSeconds     float64 `json:"apiServerCpuSeconds"`
+	APIServerIdleCores      float64 `json:"apiServerIdleCores"`
+	APIServerCPUMsPerUpdate float64 `json:"apiServerCpuMsPerUpdate"`
+	CostRatio               float64 `json:"costRatio"`
+	// RequestsPerUpdate is the API server's apiserver_request_total over
+	// the same time by "VERB resource[/subresource]", per accepted update;
+	// every client's requests, the manager's (Events included) and the
+	// benchmark's watch.
+	RequestsPerUpdate      map[string]float64 `json:"requestsPerUpdate"`
+	RequestsPerUpdateTotal float64            `json:"requestsPerUpdateTotal"`
 }
 
-// scaleResult is one load of Parcels, then a restart.
+// scaleResult is one load of Parcels, then a LIST and a restart. The
+// per-Parcel figures are growth from the empty cluster over every Parcel
+// in it (the steps' and the load's).
 type scaleResult struct {
-	Parcels               int     `json:"parcels"`
-	CachedParcels         int     `json:"cachedParcels"`
-	LoadSeconds           float64 `json:"loadSeconds"`
-	ReconciledSeconds     float64 `json:"reconciledSeconds"`
+	// Target is the count asked for; CachedParcels every Parcel in the
+	// cluster once the load ended, early if kube-apiserver's resident set
+	// passed -max-apiserver-rss (StoppedAtRSSCeiling).
+	Target              int     `json:"target"`
+	CachedParcels       int     `json:"cachedParcels"`
+	StoppedAtRSSCeiling bool    `json:"stoppedAtRssCeiling"`
+	LoadSeconds         float64 `json:"loadSeconds"`
+	ReconciledSeconds   float64 `json:"reconciledSeconds"`
+	// EtcdDBBytes is etcd's backend file; APIServerRSSBytes
+	// kube-apiserver's resident set after the load, APIServerRSSPeakBytes
+	// its peak after the LIST and the manager's resync.
+	EtcdDBBytes           int64  `json:"etcdDbBytes"`
+	APIServerRSSBytes     uint64 `json:"apiServerRssBytes"`
+	APIServerRSSPeakBytes uint64 `json:"apiServerRssPeakBytes"`
+	// ListSeconds is a full paginated LIST of every Parcel.
+	ListSeconds           float64 `json:"listSeconds"`
 	HeapAllocAfterGCBytes uint64  `json:"heapAllocAfterGCBytes"`
 	HeapInuseAfterGCBytes uint64  `json:"heapInuseAfterGCBytes"`
 	// LoadBytesPerParcel is the growth of the live heap (after a GC) over
 	// the load, per Parcel loaded, in the running manager: the cache plus
-	// what the load left behind for a while (the Event recorder keeps
-	// every Event it sent for 6 to 12 minutes).
+	// what the load left behind for a while (Events the recorder keeps).
 	LoadBytesPerParcel float64 `json:"loadBytesPerParcel"`
 	RSSBytes           uint64  `json:"rssBytes"`
 	RSSPeakBytes       uint64  `json:"rssPeakBytes"`
 	// After a restart: time to ready (cache synced) and to every Parcel
 	// reconciled, from process start; status writes meanwhile (all no-ops,
-	// since nothing changed); the growth of the live heap from the
-	// baseline, per cached Parcel.
+	// since nothing changed); the manager's live heap and RSS.
 	ReadySeconds                 float64 `json:"readySeconds"`
 	ResyncSeconds                float64 `json:"resyncSeconds"`
 	ResyncStatusWrites           int     `json:"resyncStatusWrites"`
 	RestartHeapAllocAfterGCBytes uint64  `json:"restartHeapAllocAfterGCBytes"`
-	CachedBytesPerParcel         float64 `json:"cachedBytesPerParcel"`
+	RestartRSSBytes              uint64  `json:"restartRssBytes"`
 	RestartRSSPeakBytes          uint64  `json:"restartRssPeakBytes"`
+	// Per Parcel in the cluster.
+	EtcdBytesPerParcel         float64 `json:"etcdBytesPerParcel"`
+	APIServerRSSBytesPerParcel float64 `json:"apiServerRssBytesPerParcel"`
+	ManagerRSSBytesPerParcel   float64 `json:"managerRssBytesPerParcel"`
+	CachedBytesPerParcel       float64 `json:"cachedBytesPerParcel"`
 }
 
 // rawAt is the raw measurement at concurrency c, or the nearest below.
@@ -152,45 +209,124 @@ func percentiles(ds []time.Duration) quantiles {
 }
 
 // printTable writes the results as tables people read.
-func printTable(w io.Writer, r *results) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\nraw API server (plain client, QPS unlimited)\t\t\t\t\t")
-	fmt.Fprintln(tw, "writers\tcreates/s\tappends/s\tblend 1:7/s\terrors\t")
+func printTable(w io.Writer, r *results) error {
+	p := &printer{out: w, w: w}
+	p.table()
+	p.println("\nraw API server (plain client, QPS unlimited)\t\t\t\t\t\t")
+	p.println("writers\tcreates/s\tappends/s\tblend 1:7/s\tCPU ms/append\terrors\t")
 	for _, x := range r.Raw {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%d\t\n", x.Concurrency, x.CreatesPerSec, x.AppendsPerSec, x.MixPerSec, x.Errors)
+		p.printf("%d\t%.0f\t%.0f\t%.0f\t%.3f\t%d\t\n", x.Concurrency, x.CreatesPerSec, x.AppendsPerSec, x.MixPerSec,
+			x.APIServerCPUMsPerAppend, x.Errors)
 	}
-	_ = tw.Flush()
+	p.endTable()
+	p.printf("  kube-apiserver idle: %.3f cores alone, %.3f with the manager running\n",
+		r.RawIdleCores[procAPIServer], r.IdleCores[procAPIServer])
 
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\ncourier API\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
-	fmt.Fprintln(tw, "step\tclients\taccepted/s\tx R_raw\tp50 ms\tp95 ms\tp99 ms\tlag p50\tlag p99\tprocessed/s\tx R_raw\t"+
-		"POD MB/s\t409s\tno-op\tnot fold\theap MB\tRSS peak MB\t")
+	p.table()
+	p.println("\ncourier API\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
+	p.println("step\tmix\tclients\taccepted/s\tx R_raw\tcost ratio\treq/update\tp50 ms\tp95 ms\tp99 ms\tlag p50\tlag p99\t" +
+		"processed/s\tx R_raw\tPOD MB/s\t409s\tno-op\tnot fold\theap MB\tRSS peak MB\t")
 	for _, s := range r.Steps {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%d\t%d\t%.0f\t%.0f\t\n",
-			s.Name, s.Concurrency, s.AcceptedPerSec, s.IngestRatio, s.LatencyMs.P50, s.LatencyMs.P95, s.LatencyMs.P99,
-			s.LagMs.P50, s.LagMs.P99, s.ProcessedPerSec, s.ProcessedRatio, s.PODBytesPerSec/(1<<20),
-			s.Conflicts409, s.NoOpStatusWrites, s.Mismatched, s.HeapInuseMaxBytes/(1<<20), float64(s.RSSPeakBytes)/(1<<20))
+		p.printf("%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%d\t%d\t%d\t%.0f\t%.0f\t\n",
+			s.Name, s.Mix, s.Concurrency, s.AcceptedPerSec, s.IngestRatio, s.CostRatio, s.RequestsPerUpdateTotal,
+			s.LatencyMs.P50, s.LatencyMs.P95, s.LatencyMs.P99, s.LagMs.P50, s.LagMs.P99, s.ProcessedPerSec,
+			s.ProcessedRatio, s.PODBytesPerSec/(1<<20), s.Conflicts409, s.NoOpStatusWrites, s.Mismatched,
+			s.HeapInuseMaxBytes/(1<<20), float64(s.RSSPeakBytes)/(1<<20))
 	}
-	_ = tw.Flush()
+	p.endTable()
 	for _, s := range r.Steps {
-		fmt.Fprintf(w, "  %s answers by code: %v; unreconciled %d; CPU cores while sending: %v\n", s.Name, s.Codes,
-			s.Unreconciled, s.CPUCores)
+		p.printf("  %s API requests per update: %s\n", s.Name, formatRequests(s.RequestsPerUpdate))
+	}
+	for _, s := range r.Steps {
+		p.printf("  %s answers by code: %v; unreconciled %d; kube-apiserver %.1f CPU-s, %.3f ms per update; "+
+			"CPU cores while sending: %v\n", s.Name, s.Codes, s.Unreconciled, s.APIServerCPUSeconds,
+			s.APIServerCPUMsPerUpdate, s.CPUCores)
 	}
 	for _, x := range r.Raw {
-		fmt.Fprintf(w, "  raw %d writers, CPU cores: %v\n", x.Concurrency, x.CPUCores)
+		p.printf("  raw %d writers, CPU cores: %v\n", x.Concurrency, x.CPUCores)
+	}
+
+	if sus := r.Sustained; sus != nil {
+		p.table()
+		p.printf("\nsustained: interleaved mix at %.0f/s for %.0f s (manager, each after a GC)\n", sus.PacedPerSec, sus.Seconds)
+		p.println("\tat s\tRSS MB\tlive heap MB\t")
+		for _, m := range []struct {
+			name string
+			mark memoryMark
+		}{{"start", sus.Start}, {"middle", sus.Middle}, {"end", sus.End}} {
+			p.printf("%s\t%.0f\t%.0f\t%.0f\t\n", m.name, m.mark.AtSeconds, mib(m.mark.RSSBytes), mib(m.mark.LiveHeapBytes))
+		}
+		p.printf("second-half growth\t\t%+.1f%%\t%+.1f%%\t\n", 100*sus.RSSGrowthSecondHalf, 100*sus.LiveHeapGrowthSecondHalf)
+		p.endTable()
 	}
 
 	if len(r.Scale) == 0 {
-		return
+		return p.err
 	}
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\nscale\t\t\t\t\t\t\t\t\t\t")
-	fmt.Fprintln(tw, "parcels\tload s\treconciled s\tB/parcel (load)\theap MB\tRSS peak MB\tready s\tresync s\tresync writes\t"+
-		"B/cached parcel\t")
+	p.table()
+	p.println("\nscale (per Parcel: growth from the empty cluster over every Parcel in it)\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
+	p.println("parcels\tof\tload s\tetcd MB\tB/parcel\tapiserver RSS MB\tB/parcel\tLIST s\t" +
+		"manager RSS MB\tB/parcel\tlive heap B/parcel\tB/parcel (load)\tready s\tresync s\tresync writes\t")
 	for _, s := range r.Scale {
-		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%d\t%.0f\t\n", s.CachedParcels, s.LoadSeconds,
-			s.ReconciledSeconds, s.LoadBytesPerParcel, float64(s.HeapAllocAfterGCBytes)/(1<<20), float64(s.RSSPeakBytes)/(1<<20),
-			s.ReadySeconds, s.ResyncSeconds, s.ResyncStatusWrites, s.CachedBytesPerParcel)
+		target := fmt.Sprint(s.Target)
+		if s.StoppedAtRSSCeiling {
+			target += " (RSS ceiling)"
+		}
+		p.printf("%d\t%s\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.0f\t%.0f\t%.0f\t%.0f\t%.1f\t%.1f\t%d\t\n",
+			s.CachedParcels, target, s.LoadSeconds, float64(s.EtcdDBBytes)/(1<<20), s.EtcdBytesPerParcel,
+			mib(s.APIServerRSSBytes), s.APIServerRSSBytesPerParcel, s.ListSeconds, mib(s.RestartRSSBytes),
+			s.ManagerRSSBytesPerParcel, s.CachedBytesPerParcel, s.LoadBytesPerParcel, s.ReadySeconds, s.ResyncSeconds,
+			s.ResyncStatusWrites)
 	}
-	_ = tw.Flush()
+	p.endTable()
+	return p.err
+}
+
+// printer writes text, through a tabwriter between table and endTable,
+// and keeps the first error.
+type printer struct {
+	out, w io.Writer
+	tw     *tabwriter.Writer
+	err    error
+}
+
+func (p *printer) table() {
+	p.tw = tabwriter.NewWriter(p.out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	p.w = p.tw
+}
+
+func (p *printer) endTable() {
+	if p.err == nil {
+		p.err = p.tw.Flush()
+	}
+	p.w = p.out
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *printer) println(line string) {
+	p.printf("%s\n", line)
+}
+
+// formatRequests prints requests per update, most first.
+func formatRequests(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int {
+		if c := cmp.Compare(m[b], m[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.3f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }

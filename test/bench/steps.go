@@ -25,26 +25,21 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 )
 
-// scaleNamespace holds the Parcels loaded for the memory and resync
-// measurements.
-const scaleNamespace = "bench-scale"
-
 // Series read from the manager's metrics.
 const (
 	metricRESTRequests = "rest_client_requests_total"
 	metricHeapInuse    = "go_memstats_heap_inuse_bytes"
+	metricHeapAlloc    = "go_memstats_heap_alloc_bytes"
 	metricPODStored    = "parcel_pod_stored_bytes_total"
 	metricReconciles   = "controller_runtime_reconcile_total"
 	metricQueueDepth   = "workqueue_depth"
@@ -53,8 +48,32 @@ const (
 	labelConflict      = `code="409"`
 )
 
-// webhookSteps drives the courier API at each concurrency, then at half of
-// the peak accepted rate.
+// stepSpec is one step of courier API load.
+type stepSpec struct {
+	name        string
+	kind        string // mixBurst or mixInterleaved
+	mix         mix
+	concurrency int
+	// paced, when not 0, is the open-loop rate the step sends at.
+	paced float64
+	dur   time.Duration
+	// profile takes CPU profiles of kube-apiserver and the manager over
+	// most of the step.
+	profile bool
+	// afterSend, when set, runs as soon as the step stops sending.
+	afterSend func()
+}
+
+// The kinds of traffic.
+const (
+	mixBurst       = "burst"
+	mixInterleaved = "interleaved"
+)
+
+// webhookSteps drives the courier API with the burst mix at each
+// concurrency and at half of its peak accepted rate, then with the
+// interleaved mix at each concurrency, then sustains the interleaved
+// mix's peak rate.
 func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error {
 	tr := newTracker()
 	watchCtx, cancel := context.WithCancel(ctx)
@@ -72,35 +91,105 @@ func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error
 		},
 		tracker: tr,
 	}
+	run := func(spec stepSpec) (stepResult, error) {
+		st, err := b.webhookStep(ctx, o, d, tr, spec, res)
+		if err == nil {
+			res.Steps = append(res.Steps, st)
+		}
+		return st, err
+	}
+
 	peak := 0.0
 	for i, c := range o.concurrency {
-		st, err := b.webhookStep(ctx, o, d, tr, fmt.Sprintf("S%02d", i), c, 0, res.rawAt(c))
+		name := fmt.Sprintf("S%02d", i)
+		st, err := run(stepSpec{name: name, kind: mixBurst, mix: newBurstMix(name, b.couriers, c), concurrency: c,
+			dur: o.step, profile: c == maxConc})
 		if err != nil {
 			return err
 		}
-		res.Steps = append(res.Steps, st)
 		peak = max(peak, st.AcceptedPerSec)
 	}
 	if peak > 0 {
-		st, err := b.webhookStep(ctx, o, d, tr, "HALF", maxConc, peak/2, res.rawAt(maxConc))
+		if _, err := run(stepSpec{name: "HALF", kind: mixBurst, mix: newBurstMix("HALF", b.couriers, maxConc),
+			concurrency: maxConc, paced: peak / 2, dur: o.step}); err != nil {
+			return err
+		}
+	}
+
+	logf("filling the interleaved pool: %d parcels in flight", o.pool)
+	pool, err := b.newInterleavedMix(ctx, o.pool)
+	if err != nil {
+		return err
+	}
+	if err := b.waitQueueEmpty(ctx, o.drain); err != nil {
+		logf("  %v", err)
+	}
+	peak = 0
+	for i, c := range o.concurrency {
+		st, err := run(stepSpec{name: fmt.Sprintf("I%02d", i), kind: mixInterleaved, mix: pool, concurrency: c,
+			dur: o.step, profile: c == maxConc})
 		if err != nil {
 			return err
 		}
-		res.Steps = append(res.Steps, st)
+		peak = max(peak, st.AcceptedPerSec)
+	}
+	if peak > 0 && o.sustained > 0 {
+		sus, err := b.sustainedStep(ctx, o, pool, maxConc, peak, run)
+		res.Sustained = sus
+		if err != nil {
+			return err
+		}
+	}
+
+	// The interleaved mix at the most clients again, once per --events
+	// setting asked for, each with the manager restarted with it; then
+	// back to the defaults for the scale steps.
+	for i, mode := range o.eventModes {
+		logf("restarting the manager with --events=%s", mode)
+		b.stopManager()
+		if _, err := b.startManager(ctx, "--events="+mode); err != nil {
+			return err
+		}
+		d.url = b.manager.webhookURL
+		if _, err := run(stepSpec{name: fmt.Sprintf("E%02d", i), kind: mixInterleaved + " --events=" + mode, mix: pool,
+			concurrency: maxConc, dur: o.step}); err != nil {
+			return err
+		}
+	}
+	if len(o.eventModes) > 0 {
+		b.stopManager()
+		if _, err := b.startManager(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// measureIdle returns the cores each process uses over d with no traffic.
+func measureIdle(ctx context.Context, d time.Duration) map[string]float64 {
+	before := sampleCPU()
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+	return sampleCPU().coresSince(before)
 }
 
 // webhookStep runs one step of the courier API load and collects what it
 // did, waiting for the reconciler to catch up before it reads the
 // figures that depend on it.
-func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *tracker, name string, concurrency int,
-	paced float64, raw rawResult) (stepResult, error) {
+func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *tracker, spec stepSpec,
+	res *results) (stepResult, error) {
 	m := b.manager
-	st := stepResult{Name: name, Concurrency: concurrency, PacedPerSec: paced, RawMixPerSec: raw.MixPerSec,
-		Codes: map[string]int{}}
+	raw := res.rawAt(spec.concurrency)
+	st := stepResult{Name: spec.name, Mix: spec.kind, Concurrency: spec.concurrency, PacedPerSec: spec.paced,
+		RawMixPerSec: raw.MixPerSec, Codes: map[string]int{}}
 	courierNS := func(ns string) bool { return strings.HasPrefix(ns, "bench-courier-") }
 	before, err := m.scrape(ctx)
+	if err != nil {
+		return st, err
+	}
+	requestsBefore, err := b.apiRequests(ctx)
 	if err != nil {
 		return st, err
 	}
@@ -111,27 +200,36 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	tr.reset()
 
 	var limit *rate.Limiter
-	label := fmt.Sprintf("%d clients", concurrency)
-	if paced > 0 {
-		limit = rate.NewLimiter(rate.Limit(paced), 1)
-		label = fmt.Sprintf("%d clients paced at %.0f/s (half of peak)", concurrency, paced)
+	label := fmt.Sprintf("%s mix, %d clients", spec.kind, spec.concurrency)
+	if spec.paced > 0 {
+		limit = rate.NewLimiter(rate.Limit(spec.paced), 1)
+		label = fmt.Sprintf("%s mix, %d clients paced at %.0f/s", spec.kind, spec.concurrency, spec.paced)
 	}
-	logf("courier API, %s, for %s", label, o.step)
+	logf("courier API, %s: %s, for %s", spec.name, label, spec.dur)
 	sampler := m.sampleHeap(ctx)
 	var profiled sync.WaitGroup
-	if o.profiles != "" && paced == 0 && concurrency == slices.Max(o.concurrency) {
-		// A CPU profile of the busiest step, over most of it.
+	if o.profiles != "" && spec.profile {
+		// CPU profiles of the busiest steps, over most of the step.
+		secs := max(1, int(spec.dur.Seconds())-2)
 		profiled.Go(func() {
-			secs := max(1, int(o.step.Seconds())-2)
-			file := filepath.Join(o.profiles, fmt.Sprintf("manager-cpu-%s.pprof", name))
+			file := filepath.Join(o.profiles, fmt.Sprintf("manager-cpu-%s.pprof", spec.name))
 			if err := m.saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), file); err != nil {
-				logf("  CPU profile: %v", err)
+				logf("  manager CPU profile: %v", err)
+			}
+		})
+		profiled.Go(func() {
+			file := filepath.Join(o.profiles, fmt.Sprintf("apiserver-cpu-%s.pprof", spec.name))
+			if err := b.saveAPIServerProfile(ctx, secs, file); err != nil {
+				logf("  kube-apiserver CPU profile: %v", err)
 			}
 		})
 	}
 	start := time.Now()
 	cpuBefore := sampleCPU()
-	samples, elapsed := d.drive(ctx, name, concurrency, o.step, limit)
+	samples, elapsed := d.drive(ctx, spec.mix, spec.concurrency, spec.dur, limit)
+	if spec.afterSend != nil {
+		spec.afterSend()
+	}
 	st.CPUCores = sampleCPU().coresSince(cpuBefore)
 	profiled.Wait()
 
@@ -146,9 +244,14 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 		logf("  %v", err)
 	}
 	time.Sleep(time.Second)
+	cpuAfter := sampleCPU()
 	st.HeapInuseMaxBytes = sampler()
 
 	after, err := m.scrape(ctx)
+	if err != nil {
+		return st, err
+	}
+	requestsAfter, err := b.apiRequests(ctx)
 	if err != nil {
 		return st, err
 	}
@@ -158,6 +261,35 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	lags, changes, lastSeen := tr.snapshot()
 	st.Unreconciled = tr.outstanding()
 
+	st.tally(samples, elapsed, start, raw, lags, lastSeen)
+	st.Conflicts409 = int(after.sum(metricRESTRequests, labelConflict) - before.sum(metricRESTRequests, labelConflict))
+	st.PODStoredBytes = int64(after.sum(metricPODStored) - before.sum(metricPODStored))
+	st.StatusWrites = b.audit.total(courierNS) - writesBefore
+	st.StatusChanges = changes
+	st.NoOpStatusWrites = st.StatusWrites - st.StatusChanges
+
+	st.cost(cpuBefore, cpuAfter, res.IdleCores[procAPIServer], raw)
+	st.requests(requestsBefore, requestsAfter)
+
+	if _, st.RSSPeakBytes, err = m.memory(); err != nil {
+		return st, err
+	}
+	if st.Mismatched, err = b.verifyCouriers(ctx); err != nil {
+		return st, err
+	}
+	logf("  accepted %.0f/s (%.2f x R_raw), cost ratio %.2f (%.3f ms API-server CPU per update), "+
+		"%.2f API requests per update, answer p99 %.0f ms, lag p99 %.0f ms, processed %.0f/s, "+
+		"409s %d, no-op status writes %d, unreconciled %d, status != fold %d",
+		st.AcceptedPerSec, st.IngestRatio, st.CostRatio, st.APIServerCPUMsPerUpdate, st.RequestsPerUpdateTotal,
+		st.LatencyMs.P99, st.LagMs.P99, st.ProcessedPerSec,
+		st.Conflicts409, st.NoOpStatusWrites, st.Unreconciled, st.Mismatched)
+	return st, nil
+}
+
+// tally fills in the answers, rates and latencies of a step from its
+// samples, and its lags from the tracker.
+func (st *stepResult) tally(samples []sample, elapsed time.Duration, start time.Time, raw rawResult,
+	lags []time.Duration, lastSeen time.Time) {
 	var latencies []time.Duration
 	for _, s := range samples {
 		st.Requests++
@@ -192,22 +324,33 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	}
 	st.LatencyMs = percentiles(latencies)
 	st.LagMs = percentiles(lags)
-	st.Conflicts409 = int(after.sum(metricRESTRequests, labelConflict) - before.sum(metricRESTRequests, labelConflict))
-	st.PODStoredBytes = int64(after.sum(metricPODStored) - before.sum(metricPODStored))
-	st.StatusWrites = b.audit.total(courierNS) - writesBefore
-	st.StatusChanges = changes
-	st.NoOpStatusWrites = st.StatusWrites - st.StatusChanges
-	if _, st.RSSPeakBytes, err = m.memory(); err != nil {
-		return st, err
+}
+
+// cost fills in the step's API-server CPU and cost ratio from the CPU
+// samples taken at its first request and once the reconciler caught up.
+func (st *stepResult) cost(before, after cpuSample, idleCores float64, raw rawResult) {
+	// The cost: the API server's CPU from the first request to the
+	// drained queue, less what it burns idle with the manager running,
+	// per accepted update, over the same for one raw append.
+	wall := after.at.Sub(before.at).Seconds()
+	st.APIServerCPUSeconds = round3(after.byName[procAPIServer] - before.byName[procAPIServer])
+	st.APIServerIdleCores = idleCores
+	if st.Accepted > 0 {
+		net := st.APIServerCPUSeconds - st.APIServerIdleCores*wall
+		st.APIServerCPUMsPerUpdate = round3(1000 * net / float64(st.Accepted))
+		if raw.APIServerCPUMsPerAppend > 0 {
+			st.CostRatio = round2(st.APIServerCPUMsPerUpdate / raw.APIServerCPUMsPerAppend)
+		}
 	}
-	if st.Mismatched, err = b.verifyCouriers(ctx); err != nil {
-		return st, err
+}
+
+// requests fills in the API requests per accepted update.
+func (st *stepResult) requests(before, after requestCounts) {
+	st.RequestsPerUpdate = after.perUpdate(before, st.Accepted)
+	for _, v := range st.RequestsPerUpdate {
+		st.RequestsPerUpdateTotal += v
 	}
-	logf("  accepted %.0f/s (%.2f x R_raw), answer p99 %.0f ms, lag p99 %.0f ms, processed %.0f/s, "+
-		"409s %d, no-op status writes %d, unreconciled %d, status != fold %d",
-		st.AcceptedPerSec, st.IngestRatio, st.LatencyMs.P99, st.LagMs.P99, st.ProcessedPerSec,
-		st.Conflicts409, st.NoOpStatusWrites, st.Unreconciled, st.Mismatched)
-	return st, nil
+	st.RequestsPerUpdateTotal = round3(st.RequestsPerUpdateTotal)
 }
 
 // sampleHeap samples the manager's heap in use every second until the
@@ -280,172 +423,4 @@ func (b *bench) verifyCouriers(ctx context.Context) (int, error) {
 		}
 	}
 	return bad, nil
-}
-
-// scaleLifecycle is the eight events every loaded Parcel holds.
-var scaleLifecycle = []trackingv1alpha1.TrackingStatus{
-	trackingv1alpha1.StatusReceivedInDepot, trackingv1alpha1.StatusLoadedByDriver, trackingv1alpha1.StatusInTransit,
-	trackingv1alpha1.StatusFailedDelivery, trackingv1alpha1.StatusReturnToDepot, trackingv1alpha1.StatusLoadedByDriver,
-	trackingv1alpha1.StatusInTransit, trackingv1alpha1.StatusDelivered,
-}
-
-// scaleSteps loads Parcels up to each count, measures the manager's heap
-// per Parcel, then restarts it and times the resync.
-func (b *bench) scaleSteps(ctx context.Context, o options, res *results) error {
-	if len(o.parcels) == 0 {
-		return nil
-	}
-	if err := b.createNamespace(ctx, scaleNamespace); err != nil {
-		return err
-	}
-	loaded := 0
-	for _, n := range o.parcels {
-		st := scaleResult{Parcels: n}
-		toLoad := n - loaded
-		allocBefore, _, err := b.manager.heapAfterGC(ctx)
-		if err != nil {
-			return err
-		}
-		before, err := b.manager.scrape(ctx)
-		if err != nil {
-			return err
-		}
-		logf("loading %d Parcels of 8 events (%d in all)", toLoad, n)
-		start := time.Now()
-		if err := b.load(ctx, loaded, n); err != nil {
-			return err
-		}
-		st.LoadSeconds = time.Since(start).Seconds()
-		if err := b.waitReconciled(ctx, before.sum(metricReconciles, labelParcelCtrl)+float64(toLoad)); err != nil {
-			return err
-		}
-		st.ReconciledSeconds = time.Since(start).Seconds()
-		loaded = n
-		allocAfter, inuseAfter, err := b.manager.heapAfterGC(ctx)
-		if err != nil {
-			return err
-		}
-		st.HeapAllocAfterGCBytes, st.HeapInuseAfterGCBytes = allocAfter, inuseAfter
-		if o.profiles != "" {
-			file := filepath.Join(o.profiles, fmt.Sprintf("manager-heap-loaded-%d.pprof", n))
-			if err := b.manager.saveProfile(ctx, "heap?gc=1", file); err != nil {
-				logf("  heap profile: %v", err)
-			}
-		}
-		st.LoadBytesPerParcel = (float64(allocAfter) - float64(allocBefore)) / float64(toLoad)
-		if st.RSSBytes, st.RSSPeakBytes, err = b.manager.memory(); err != nil {
-			return err
-		}
-
-		var all metav1.PartialObjectMetadataList
-		all.SetGroupVersionKind(trackingv1alpha1.GroupVersion.WithKind("ParcelList"))
-		if err := b.client.List(ctx, &all); err != nil {
-			return fmt.Errorf("counting Parcels: %w", err)
-		}
-		st.CachedParcels = len(all.Items)
-		if err := b.audit.read(); err != nil {
-			return err
-		}
-		everywhere := func(string) bool { return true }
-		writesBefore := b.audit.total(everywhere)
-
-		logf("restarting the manager with %d Parcels", st.CachedParcels)
-		b.stopManager()
-		ready, err := b.startManager(ctx)
-		if err != nil {
-			return err
-		}
-		st.ReadySeconds = ready.Seconds()
-		if err := b.waitReconciled(ctx, float64(st.CachedParcels)); err != nil {
-			return err
-		}
-		st.ResyncSeconds = time.Since(b.manager.proc.Started()).Seconds()
-		// Nothing changed while the manager was down: every status write
-		// of the resync is a no-op.
-		time.Sleep(time.Second)
-		if err := b.audit.read(); err != nil {
-			return err
-		}
-		st.ResyncStatusWrites = b.audit.total(everywhere) - writesBefore
-		if st.RestartHeapAllocAfterGCBytes, _, err = b.manager.heapAfterGC(ctx); err != nil {
-			return err
-		}
-		st.CachedBytesPerParcel = (float64(st.RestartHeapAllocAfterGCBytes) - float64(res.BaselineHeapAfterGCBytes)) /
-			float64(st.CachedParcels)
-		if o.profiles != "" {
-			file := filepath.Join(o.profiles, fmt.Sprintf("manager-heap-%d.pprof", st.CachedParcels))
-			if err := b.manager.saveProfile(ctx, "heap?gc=1", file); err != nil {
-				logf("  heap profile: %v", err)
-			}
-		}
-		if _, st.RestartRSSPeakBytes, err = b.manager.memory(); err != nil {
-			return err
-		}
-		logf("  heap after GC: +%.0f B per Parcel loaded; after a restart %.0f B per cached Parcel, ready in %.1f s, "+
-			"resynced in %.1f s, %d status writes", st.LoadBytesPerParcel, st.CachedBytesPerParcel, st.ReadySeconds,
-			st.ResyncSeconds, st.ResyncStatusWrites)
-		res.Scale = append(res.Scale, st)
-	}
-	return nil
-}
-
-// load creates the scale Parcels numbered from..to-1, each with all eight
-// events, from 32 writers.
-func (b *bench) load(ctx context.Context, from, to int) error {
-	const writers = 32
-	var (
-		next   atomic.Int64
-		failed atomic.Int64
-		wg     sync.WaitGroup
-	)
-	next.Store(int64(from))
-	base := time.Now().Add(-24 * time.Hour).UTC().Truncate(time.Second)
-	for range writers {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= to {
-					return
-				}
-				articleID := fmt.Sprintf("SCALE%09d", i)
-				events := make([]trackingv1alpha1.TrackingEvent, len(scaleLifecycle))
-				for j, s := range scaleLifecycle {
-					t := base.Add(time.Duration(j) * 10 * time.Minute)
-					events[j] = trackingv1alpha1.TrackingEvent{
-						ID: trackingv1alpha1.DeriveEventID(articleID, s, t), Status: s, Time: metav1.NewTime(t),
-						ReceivedAt: &metav1.Time{Time: t}, Remarks: "benchmark scan", Source: "bench",
-					}
-				}
-				p := &trackingv1alpha1.Parcel{
-					ObjectMeta: metav1.ObjectMeta{Namespace: scaleNamespace, Name: trackingv1alpha1.ParcelName(articleID),
-						Labels: map[string]string{trackingv1alpha1.ArticleIDLabel: articleID}},
-					Spec: trackingv1alpha1.ParcelSpec{ArticleID: articleID, Events: events},
-				}
-				if err := b.client.Create(ctx, p); err != nil {
-					failed.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("loading Parcels: %w", err)
-	}
-	if n := failed.Load(); n > 0 {
-		return fmt.Errorf("loading Parcels: %d creates failed", n)
-	}
-	return nil
-}
-
-// waitReconciled waits until the Parcel controller has reconciled at least
-// want times in all and its work queue is empty.
-func (b *bench) waitReconciled(ctx context.Context, want float64) error {
-	for ctx.Err() == nil {
-		ms, err := b.manager.scrape(ctx)
-		if err == nil && ms.sum(metricReconciles, labelParcelCtrl) >= want && ms.sum(metricQueueDepth, labelParcelQueue) == 0 {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("waiting for the reconciler: %w", ctx.Err())
 }
