@@ -418,7 +418,7 @@ var _ = Describe("Storing proof of delivery", func() {
 				Expect(h.exists(upload.StagingKey)).To(BeTrue())
 
 				appendEvents(p, delivered(deliveredID, upload))
-				reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
+				p = reconciledUntil(p, func(g Gomega, p *trackingv1alpha1.Parcel) {
 					g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)).To(BeTrue())
 				})
 				Expect(h.exists(upload.StagingKey)).To(BeFalse())

@@ -202,7 +202,7 @@ var _ = Describe("the metrics the dashboard and the alerts use", Ordered, func()
 		kubectl(nil, "apply", "--server-side", "-k", "config/crd")
 		kubectl(nil, "create", "namespace", "metrics-leader")
 
-		webhookPort, err := managerproc.FreePort()
+		webhookPort, err := managerproc.FreePort(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		metricsPort, err := managerproc.FreePort()
 		Expect(err).NotTo(HaveOccurred())
