@@ -204,7 +204,7 @@ var _ = Describe("the metrics the dashboard and the alerts use", Ordered, func()
 
 		webhookPort, err := managerproc.FreePort(ctx)
 		Expect(err).NotTo(HaveOccurred())
-		metricsPort, err := managerproc.FreePort()
+		metricsPort, err := managerproc.FreePort(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		webhookURL = fmt.Sprintf("http://127.0.0.1:%d", webhookPort)
 		metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
