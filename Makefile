@@ -105,7 +105,7 @@ vulncheck: govulncheck ## Report known vulnerabilities the code reaches, offline
 	db="$$(hack/vulndb.sh | tail -1)"; "$(GOVULNCHECK)" -db "file://$$db" ./...
 
 .PHONY: test
-test: manifests generate fmt vet envtest s3server kustomize helm promtool promql-metrics test-rules ## Run every test against a real control plane, then the fault tests on their own.
+test: manifests generate fmt vet lint vulncheck envtest s3server kustomize helm promtool promql-metrics test-rules ## Lint, check for vulnerabilities, run every test against a real control plane, then the fault tests on their own.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" PROMQL_METRICS="$(PROMQL_METRICS)" \
 		go test ./... -coverprofile cover.out
 	$(MAKE) --no-print-directory test-faults

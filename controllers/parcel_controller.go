@@ -239,7 +239,8 @@ func (r *ParcelReconciler) reconcileProofOfDelivery(ctx context.Context, before,
 		r.setCondition(parcel, trackingv1alpha1.ConditionProofOfDeliveryStored, metav1.ConditionFalse, failureReason, message)
 		// The same failure on a later pass is not news: warn only when the
 		// message differs from the one the status already carries.
-		if old := meta.FindStatusCondition(before.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored); old == nil || old.Message != message {
+		old := meta.FindStatusCondition(before.Status.Conditions, trackingv1alpha1.ConditionProofOfDeliveryStored)
+		if old == nil || old.Message != message {
 			found.podFailures = failures
 		}
 	case transient != nil:

@@ -189,7 +189,8 @@ func sendHostile(h hostile) answer {
 // read all of a request it refuses.
 func rawExchange(raw string) answer {
 	GinkgoHelper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(apiURL, "http://"))
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", strings.TrimPrefix(apiURL, "http://"))
 	Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = conn.Close() }()
 	Expect(conn.SetDeadline(time.Now().Add(20 * time.Second))).To(Succeed())

@@ -18,6 +18,7 @@ package webhookserver
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -76,7 +77,7 @@ func FuzzReadRequest(f *testing.F) {
 		f.Add(mode|fuzzSmallLimits, []byte(tc.body))
 	}
 	f.Fuzz(func(t *testing.T, mode uint8, body []byte) {
-		r := httptest.NewRequest(http.MethodPost, "/api/v1/webhook/parcel-status", bytes.NewReader(body))
+		r := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/api/v1/webhook/parcel-status", bytes.NewReader(body))
 		r.Header.Set("Content-Type", reqMultipartType)
 		if mode&fuzzJSON != 0 {
 			r.Header.Set("Content-Type", "application/json")

@@ -28,6 +28,8 @@ import (
 // before it nothing answers, writes or returns anything but the request's
 // own syntax error; lookUp, which runs before it, only reads. The spec
 // "Wrongly signed updates" checks the same from outside.
+//
+//nolint:gocyclo // one walk of the function body checks each rule where it applies
 func TestHandleUpdateVerifiesFirst(t *testing.T) {
 	fset := token.NewFileSet()
 	file, err := parser.ParseFile(fset, "update.go", nil, 0)

@@ -219,7 +219,3 @@ type CourierList struct {
 	metav1.ListMeta `json:"metadata,omitzero"`
 	Items           []Courier `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Courier{}, &CourierList{})
-}

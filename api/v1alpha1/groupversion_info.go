@@ -25,8 +25,9 @@ limitations under the License.
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
 var (
@@ -34,8 +35,18 @@ var (
 	GroupVersion = schema.GroupVersion{Group: "tracking.parcelops.io", Version: "v1alpha1"}
 
 	// SchemeBuilder registers this package's types with a runtime.Scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	// apimachinery's builder rather than controller-runtime's (deprecated):
+	// an API package should depend on apimachinery alone, so clients such as
+	// a kubectl plugin can import it cheaply.
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
 	// AddToScheme adds this package's types to a runtime.Scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
+
+// addKnownTypes registers every kind of this group version.
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion, &Parcel{}, &ParcelList{}, &Courier{}, &CourierList{})
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
+}

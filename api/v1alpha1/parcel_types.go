@@ -327,7 +327,3 @@ type ParcelList struct {
 	metav1.ListMeta `json:"metadata,omitzero"`
 	Items           []Parcel `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Parcel{}, &ParcelList{})
-}
