@@ -61,6 +61,7 @@ manifests: controller-gen ## Generate CRDs and RBAC from the kubebuilder markers
 .PHONY: generate
 generate: controller-gen ## Generate the DeepCopy methods.
 	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
+	cd hack/typedapi && "$(CONTROLLER_GEN)" object:headerFile="../boilerplate.go.txt" paths="./apis/..."
 
 .PHONY: fmt
 fmt: ## Run go fmt.
@@ -81,7 +82,14 @@ lint-fix: golangci-lint ## Run golangci-lint and apply the fixes it can make.
 .PHONY: test
 test: manifests generate fmt vet envtest s3server ## Run every test against a real control plane, then the fault tests on their own.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./... -coverprofile cover.out
+	$(MAKE) --no-print-directory test-typed-api
 	$(MAKE) --no-print-directory test-faults
+
+.PHONY: test-typed-api
+test-typed-api: envtest ## Build, vet and test the typed API server experiment (hack/typedapi, its own module), its aggregated-path suite included.
+	gofmt -l hack/typedapi | (! grep .)
+	go -C hack/typedapi vet ./...
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go -C hack/typedapi test ./... -count=1
 
 .PHONY: test-e2e
 test-e2e: envtest s3server ## Run only the end-to-end test: the built binary against a control plane and S3.
@@ -98,6 +106,11 @@ bench: envtest s3server ## Measure the courier API and the manager against the r
 .PHONY: bench-micro
 bench-micro: envtest s3server ## Run the Go benchmarks (fold, reconcile pass over 1,000 Parcels, POD staging) side by side.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./... -run '^$$' -bench . -benchmem -count 1
+
+.PHONY: spike-typed-api
+spike-typed-api: envtest ## Experiment: the typed Parcel API server's suite, then its benchmark beside the CRD (SPIKE_FLAGS, e.g. -quick); see docs/scale.md.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go -C hack/typedapi test ./... -count=1
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go -C hack/typedapi run ./bench -out "$(CURDIR)/bin/typedapi/results.json" $(SPIKE_FLAGS)
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 5m); what they find lands in testdata/fuzz.

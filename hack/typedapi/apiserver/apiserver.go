@@ -109,8 +109,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 
 // Validate reports every invalid option.
 func (o *Options) Validate() error {
-	var errs []error
-	errs = append(errs, o.SecureServing.Validate()...)
+	errs := o.SecureServing.Validate()
 	errs = append(errs, o.Authentication.Validate()...)
 	errs = append(errs, o.Authorization.Validate()...)
 	errs = append(errs, o.Etcd.Validate()...)

@@ -56,6 +56,20 @@ import (
 	"github.com/parcelops/parcel-operator/internal/testenv"
 )
 
+// The operations a write step runs.
+const (
+	opCreate = "create"
+	opAppend = "append"
+)
+
+// The server processes, by the command name (comm) /proc gives them.
+const (
+	roleKubeAPIServer   = "kube-apiserver"
+	roleEtcd            = "etcd"
+	roleParcelAPIServer = "parcel-apiserver"
+	roleParcelEtcd      = "parcel-etcd"
+)
+
 // The paths measured.
 const (
 	pathCRD        = "crd"
@@ -64,11 +78,10 @@ const (
 )
 
 type options struct {
-	writers  []int
-	step     time.Duration
-	series   seriesOptions
-	crdLimit int
-	out      string
+	writers []int
+	step    time.Duration
+	series  seriesOptions
+	out     string
 }
 
 type results struct {
@@ -120,7 +133,7 @@ func main() {
 	res, err := run(ctx, o)
 	if res != nil {
 		res.Finished, res.LoadAvgEnd = time.Now().UTC(), loadAverage()
-		printTables(os.Stdout, res)
+		err = errors.Join(err, printTables(os.Stdout, res))
 		if werr := writeJSON(o.out, res); werr != nil {
 			err = errors.Join(err, werr)
 		} else {
@@ -187,7 +200,7 @@ func run(ctx context.Context, o options) (*results, error) {
 			if name == pathAggregated {
 				tns = ns + "-agg"
 			}
-			for _, op := range []string{"create", "append"} {
+			for _, op := range []string{opCreate, opAppend} {
 				r, err := runWriteStep(ctx, t, tns, ws, op, o.step)
 				if err != nil {
 					return res, err
@@ -207,20 +220,20 @@ func run(ctx context.Context, o options) (*results, error) {
 	have := func(path string) int {
 		n := 0
 		for _, w := range res.Writes {
-			if w.Op == "create" && (w.Target == path || (path == pathDirect && w.Target == pathAggregated)) {
+			if w.Op == opCreate && (w.Target == path || (path == pathDirect && w.Target == pathAggregated)) {
 				n += w.Writes
 			}
 		}
 		return n
 	}
 	crd := p.targets[pathCRD]
-	res.Series = append(res.Series, runSeries(ctx, pathCRD, crd, []*target{crd}, "kube-apiserver",
+	res.Series = append(res.Series, runSeries(ctx, pathCRD, crd, []*target{crd}, roleKubeAPIServer,
 		p.crdEtcdDir, have(pathCRD), o.series))
 	// The CRD's control plane holds gigabytes by now; the machine is shared.
 	p.stopCRD()
 	direct := p.targets[pathDirect]
 	res.Series = append(res.Series, runSeries(ctx, "typed", direct, []*target{direct, p.targets[pathAggregated]},
-		"parcel-apiserver", p.aggregated.EtcdDataDir, have(pathDirect), o.series))
+		roleParcelAPIServer, p.aggregated.EtcdDataDir, have(pathDirect), o.series))
 	return res, nil
 }
 
@@ -243,7 +256,7 @@ func start(ctx context.Context) (*planes, error) {
 	}
 	logf("starting kube-apiserver, the typed server and their etcds")
 	aggDir := filepath.Join(tmp, "aggregated")
-	if err := os.MkdirAll(aggDir, 0o755); err != nil {
+	if err := os.MkdirAll(aggDir, 0o750); err != nil {
 		return p, err
 	}
 	if p.aggregated, err = harness.Start(ctx, aggDir, bin); err != nil {
@@ -270,8 +283,8 @@ func start(ctx context.Context) (*planes, error) {
 	if err != nil {
 		return p, err
 	}
-	typed := procSet{"parcel-apiserver": p.aggregated.Server.Pid(), "parcel-etcd": p.aggregated.Etcd.Pid()}
-	direct := procSet{"kube-apiserver": aggProcs["kube-apiserver"]}
+	typed := procSet{roleParcelAPIServer: p.aggregated.Server.Pid(), roleParcelEtcd: p.aggregated.Etcd.Pid()}
+	direct := procSet{roleKubeAPIServer: aggProcs[roleKubeAPIServer]}
 	for role, pid := range typed {
 		direct[role] = pid
 	}
@@ -305,15 +318,15 @@ func start(ctx context.Context) (*planes, error) {
 // among this process's children by the etcd address both name.
 func planeProcs(env *envtest.Environment) (procSet, error) {
 	marker := env.ControlPlane.Etcd.URL.Host
-	apiserverPid, err := childPid("kube-apiserver", marker)
+	apiserverPid, err := childPid(roleKubeAPIServer, marker)
 	if err != nil {
 		return nil, err
 	}
-	etcdPid, err := childPid("etcd", marker)
+	etcdPid, err := childPid(roleEtcd, marker)
 	if err != nil {
 		return nil, err
 	}
-	return procSet{"kube-apiserver": apiserverPid, "etcd": etcdPid}, nil
+	return procSet{roleKubeAPIServer: apiserverPid, roleEtcd: etcdPid}, nil
 }
 
 // createNamespace creates ns in both control planes (the CRD's may be
@@ -356,14 +369,14 @@ func parseInts(list string) ([]int, error) {
 }
 
 func writeJSON(path string, res *results) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return fmt.Errorf("creating the results directory: %w", err)
 	}
 	raw, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(raw, '\n'), 0o644)
+	return os.WriteFile(path, append(raw, '\n'), 0o600)
 }
 
 func logf(format string, args ...any) {

@@ -41,7 +41,7 @@ type procSet map[string]int
 func (ps procSet) cpuSeconds() map[string]float64 {
 	out := map[string]float64{"machine": machineBusySeconds()}
 	for role, pid := range ps {
-		raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+		raw, err := os.ReadFile(filepath.Clean(filepath.Join("/proc", strconv.Itoa(pid), "stat")))
 		if err != nil {
 			continue
 		}
@@ -71,7 +71,7 @@ func (ps procSet) rssBytes() map[string]int64 {
 }
 
 func vmRSS(pid int) (int64, bool) {
-	raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	raw, err := os.ReadFile(filepath.Clean(filepath.Join("/proc", strconv.Itoa(pid), "status")))
 	if err != nil {
 		return 0, false
 	}
@@ -124,7 +124,7 @@ func childPid(comm, marker string) (int, error) {
 	self := strconv.Itoa(os.Getpid())
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, dir := range dirs {
-		raw, err := os.ReadFile(filepath.Join(dir, "stat"))
+		raw, err := os.ReadFile(filepath.Clean(filepath.Join(dir, "stat")))
 		if err != nil {
 			continue
 		}
@@ -134,7 +134,7 @@ func childPid(comm, marker string) (int, error) {
 		if open < 0 || len(fields) < 2 || stat[open+1:end] != comm || fields[1] != self {
 			continue
 		}
-		cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
+		cmdline, err := os.ReadFile(filepath.Clean(filepath.Join(dir, "cmdline")))
 		if err == nil && bytes.Contains(cmdline, []byte(marker)) {
 			return strconv.Atoi(filepath.Base(dir))
 		}

@@ -24,7 +24,8 @@ import (
 
 // printTables prints the results as the Markdown tables docs/scale.md
 // carries.
-func printTables(w io.Writer, res *results) {
+func printTables(out io.Writer, res *results) error {
+	w := &strings.Builder{}
 	fmt.Fprintf(w, "\n%d CPUs, %s, load average %s at the start, %s at the end; %s steps.\n\n",
 		res.CPUs, res.GoVersion, res.LoadAvgStart, res.LoadAvgEnd, res.Step)
 	fmt.Fprintln(w, "| path | writers | op | writes/s | p50 ms | p99 ms | server CPU ms/write (by process) | watch lag p50 / p99 ms | errors |")
@@ -35,9 +36,9 @@ func printTables(w io.Writer, res *results) {
 			byProcess(r.CPUMillisPerWrite), r.WatchLagP50Millis, r.WatchLagP99Millis, r.Errors)
 	}
 	for _, s := range res.Series {
-		main := "kube-apiserver"
+		main := roleKubeAPIServer
 		if s.Target != pathCRD {
-			main = "parcel-apiserver"
+			main = roleParcelAPIServer
 		}
 		fmt.Fprintf(w, "\n%s (RSS of %s; marginal memory from the previous row):\n\n", s.Target, main)
 		fmt.Fprintln(w, "| Parcels | load writes/s | RSS MB (by process) | marginal KB/Parcel | etcd data MB | full LIST s (by path) |")
@@ -50,11 +51,11 @@ func printTables(w io.Writer, res *results) {
 					marginal = fmt.Sprintf("%.1f", float64(p.RSSBytes[main]-prev.RSSBytes[main])/1024/float64(d))
 				}
 			}
-			var rss []string
+			rss := make([]string, 0, len(p.RSSBytes))
 			for _, role := range sortedKeys(p.RSSBytes) {
 				rss = append(rss, fmt.Sprintf("%s %d", role, p.RSSBytes[role]>>20))
 			}
-			var lists []string
+			lists := make([]string, 0, len(p.ListSeconds))
 			for _, path := range sortedKeys(p.ListSeconds) {
 				lists = append(lists, fmt.Sprintf("%s %.1f", path, p.ListSeconds[path]))
 			}
@@ -65,6 +66,8 @@ func printTables(w io.Writer, res *results) {
 			fmt.Fprintf(w, "\n%s\n", s.Stopped)
 		}
 	}
+	_, err := io.WriteString(out, w.String())
+	return err
 }
 
 func byProcess(m map[string]float64) string {

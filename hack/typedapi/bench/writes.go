@@ -143,7 +143,7 @@ func runWriteStep(ctx context.Context, t *target, ns string, writers []*writer, 
 				sent := time.Now()
 				var err error
 				switch op {
-				case "create":
+				case opCreate:
 					articleID := fmt.Sprintf("W%d-%d-%d", len(writers), i, n)
 					var body []byte
 					if body, err = parcelJSON(ns, articleID, []trackingv1alpha1.TrackingEvent{event(0, sent)}); err == nil {
@@ -152,7 +152,7 @@ func runWriteStep(ctx context.Context, t *target, ns string, writers []*writer, 
 							wr.events = append(wr.events, 1)
 						}
 					}
-				case "append":
+				case opAppend:
 					if len(wr.articleIDs) == 0 {
 						return
 					}

@@ -18,8 +18,8 @@ package e2e
 
 import (
 	"bufio"
-	"context"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os/exec"
@@ -39,6 +39,12 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	typedv1alpha1 "github.com/parcelops/parcel-operator/hack/typedapi/apis/tracking/v1alpha1"
+)
+
+// The JSON patch vocabulary the tests speak.
+const (
+	articleIDPath = "/spec/articleId"
+	opReplace     = "replace"
 )
 
 // eventTime is when the seed events happened.
@@ -191,7 +197,7 @@ var _ = Describe("The CRD's rules, enforced by the typed server's strategy", fun
 
 	It("takes the courier API's append: test the article ID, add one event", func() {
 		Expect(patch(
-			map[string]any{"op": "test", "path": "/spec/articleId", "value": "RULES1"},
+			map[string]any{"op": "test", "path": articleIDPath, "value": "RULES1"},
 			map[string]any{"op": "add", "path": "/spec/events/-", "value": map[string]any{
 				"id": "e2", "status": "InTransit", "time": "2025-03-02T09:00:00Z"}},
 		)).To(Succeed())
@@ -208,17 +214,17 @@ var _ = Describe("The CRD's rules, enforced by the typed server's strategy", fun
 			Expect(err.Error()).To(ContainSubstring(message))
 		},
 		Entry("a changed article ID", "articleId is immutable",
-			map[string]any{"op": "replace", "path": "/spec/articleId", "value": "OTHER"}),
+			map[string]any{"op": opReplace, "path": articleIDPath, "value": "OTHER"}),
 		Entry("a removed event", "events are append-only",
 			map[string]any{"op": "remove", "path": "/spec/events/0"}),
 		Entry("an edited event", "events are append-only",
-			map[string]any{"op": "replace", "path": "/spec/events/0/remarks", "value": "edited"}),
+			map[string]any{"op": opReplace, "path": "/spec/events/0/remarks", "value": "edited"}),
 		Entry("an unknown status", "spec.events[1].status",
 			map[string]any{"op": "add", "path": "/spec/events/-", "value": map[string]any{
 				"id": "e2", "status": "Lost", "time": "2025-03-02T09:00:00Z"}}),
 		Entry("an article ID the courier API would refuse", "spec.articleId",
-			map[string]any{"op": "test", "path": "/spec/articleId", "value": "RULES1"},
-			map[string]any{"op": "replace", "path": "/spec/articleId", "value": "-bad"}),
+			map[string]any{"op": "test", "path": articleIDPath, "value": "RULES1"},
+			map[string]any{"op": opReplace, "path": articleIDPath, "value": "-bad"}),
 	)
 
 	It("keeps status out of spec writes and spec out of status writes", func() {
@@ -282,4 +288,3 @@ var _ = Describe("A controller-runtime informer through the aggregator", func() 
 		}).Should(Succeed())
 	})
 })
-

@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -159,7 +160,7 @@ func Start(ctx context.Context, dir, serverBin string) (a *Aggregated, err error
 		return a, fmt.Errorf("creating the client: %w", err)
 	}
 
-	etcdURL, err := a.startEtcd(ctx, assets, dir)
+	etcdURL, err := a.startEtcd(assets, dir)
 	if err != nil {
 		return a, err
 	}
@@ -168,7 +169,7 @@ func Start(ctx context.Context, dir, serverBin string) (a *Aggregated, err error
 		return a, err
 	}
 	a.Server, err = StartProcess(filepath.Join(dir, "parcel-apiserver.log"), serverBin,
-		"--secure-port="+strconv.Itoa(port), "--bind-address=0.0.0.0",
+		"--secure-port="+itoa(port), "--bind-address=0.0.0.0",
 		"--tls-cert-file="+serving.certFile, "--tls-private-key-file="+serving.keyFile,
 		"--authentication-kubeconfig="+a.Kubeconfig, "--authorization-kubeconfig="+a.Kubeconfig,
 		"--etcd-servers="+etcdURL)
@@ -176,9 +177,9 @@ func Start(ctx context.Context, dir, serverBin string) (a *Aggregated, err error
 		return a, err
 	}
 	a.Direct = rest.CopyConfig(a.Config)
-	a.Direct.Host = "https://127.0.0.1:" + strconv.Itoa(port)
+	a.Direct.Host = "https://127.0.0.1:" + itoa(port)
 	a.Direct.CAData, a.Direct.CAFile = servingCA.cert, ""
-	if err := a.register(ctx, hostIP, int32(port), servingCA.cert); err != nil {
+	if err := a.register(ctx, hostIP, port, servingCA.cert); err != nil {
 		return a, err
 	}
 	return a, nil
@@ -195,7 +196,7 @@ func NewEnvironment(assets, etcdDir string) *envtest.Environment {
 }
 
 // startEtcd starts the typed server's own etcd from envtest's binary.
-func (a *Aggregated) startEtcd(ctx context.Context, assets, dir string) (string, error) {
+func (a *Aggregated) startEtcd(assets, dir string) (string, error) {
 	clientPort, err := freePort()
 	if err != nil {
 		return "", err
@@ -205,13 +206,13 @@ func (a *Aggregated) startEtcd(ctx context.Context, assets, dir string) (string,
 		return "", err
 	}
 	a.EtcdDataDir = filepath.Join(dir, "parcel-etcd")
-	url := "http://127.0.0.1:" + strconv.Itoa(clientPort)
+	url := "http://127.0.0.1:" + itoa(clientPort)
 	a.Etcd, err = StartProcess(filepath.Join(dir, "parcel-etcd.log"), filepath.Join(assets, "etcd"),
 		"--name=parcel-etcd", "--data-dir="+a.EtcdDataDir,
 		"--listen-client-urls="+url, "--advertise-client-urls="+url,
-		"--listen-peer-urls=http://127.0.0.1:"+strconv.Itoa(peerPort),
-		"--initial-advertise-peer-urls=http://127.0.0.1:"+strconv.Itoa(peerPort),
-		"--initial-cluster=parcel-etcd=http://127.0.0.1:"+strconv.Itoa(peerPort),
+		"--listen-peer-urls=http://127.0.0.1:"+itoa(peerPort),
+		"--initial-advertise-peer-urls=http://127.0.0.1:"+itoa(peerPort),
+		"--initial-cluster=parcel-etcd=http://127.0.0.1:"+itoa(peerPort),
 		"--quota-backend-bytes="+strconv.Itoa(quotaBackendBytes),
 		"--unsafe-no-fsync")
 	if err != nil {
@@ -227,7 +228,7 @@ func (a *Aggregated) register(ctx context.Context, hostIP string, port int32, ca
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}},
 		&corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: ServiceName},
-			Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 443, TargetPort: intstr.FromInt32(port)}}},
+			Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 443, TargetPort: intstr.FromInt32(port)}}},
 		},
 		&discoveryv1.EndpointSlice{
 			ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: ServiceName,
@@ -304,17 +305,22 @@ func hostAddress() (string, error) {
 }
 
 // freePort asks the kernel for a free TCP port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort() (int32, error) {
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("finding a free port: %w", err)
 	}
 	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	if port <= 0 || port > math.MaxUint16 {
+		return 0, fmt.Errorf("the kernel gave port %d", port)
+	}
+	return int32(port), nil
 }
+
+func itoa(port int32) string { return strconv.Itoa(int(port)) }
 
 // moduleRoot is hack/typedapi.
 func moduleRoot() string {
 	return filepath.Join(testenv.RepoRoot(), "hack", "typedapi")
 }
-

@@ -17,10 +17,12 @@ limitations under the License.
 package harness
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -32,27 +34,29 @@ const stopTimeout = 20 * time.Second
 type Process struct {
 	Cmd  *exec.Cmd
 	Log  string
-	done chan error
+	done chan struct{}
 }
 
 // StartProcess starts bin with args, its output going to logFile.
 func StartProcess(logFile, bin string, args ...string) (*Process, error) {
-	out, err := os.Create(logFile)
+	out, err := os.Create(filepath.Clean(logFile))
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", logFile, err)
 	}
-	// Not CommandContext: the caller stops the process with Stop, after
-	// reading what it needs from it.
-	cmd := exec.Command(bin, args...) //nolint:gosec // the harness runs the binaries it was given
+	// Not bound to a request's context: the caller stops the process with
+	// Stop, after reading what it needs from it.
+	cmd := exec.CommandContext(context.WithoutCancel(context.Background()), bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		_ = out.Close()
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
-	p := &Process{Cmd: cmd, Log: logFile, done: make(chan error, 1)}
+	p := &Process{Cmd: cmd, Log: logFile, done: make(chan struct{})}
 	go func() {
-		p.done <- cmd.Wait()
+		// The exit status of a process we stop is of no interest.
+		_ = cmd.Wait()
 		_ = out.Close()
+		close(p.done)
 	}()
 	return p, nil
 }

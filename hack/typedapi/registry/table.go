@@ -35,13 +35,19 @@ const conditionPODStored = "ProofOfDeliveryStored"
 // columns are the CRD's printer columns (api/v1alpha1/parcel_types.go),
 // after the Name column every table starts with.
 var columns = []metav1.TableColumnDefinition{
-	{Name: "Name", Type: "string", Format: "name", Description: "Name must be unique within a namespace."},
-	{Name: "Article", Type: "string"},
-	{Name: "Status", Type: "string"},
-	{Name: "Last Event", Type: "date"},
-	{Name: "POD", Type: "string"},
-	{Name: "Age", Type: "date"},
+	{Name: "Name", Type: columnString, Format: "name", Description: "Name must be unique within a namespace."},
+	{Name: "Article", Type: columnString},
+	{Name: "Status", Type: columnString},
+	{Name: "Last Event", Type: columnDate},
+	{Name: "POD", Type: columnString},
+	{Name: "Age", Type: columnDate},
 }
+
+// The column types kubectl knows.
+const (
+	columnString = "string"
+	columnDate   = "date"
+)
 
 // tableConvertor renders Parcels as kubectl's table exactly as the CRD's
 // printer columns do (apiextensions-apiserver's tableconvertor): dates as

@@ -31,18 +31,23 @@ import (
 )
 
 func main() {
-	opts, err := apiserver.NewOptions()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fs := pflag.NewFlagSet("parcel-apiserver", pflag.ExitOnError)
-	opts.AddFlags(fs)
-	_ = fs.Parse(os.Args[1:])
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := apiserver.Run(ctx, opts); err != nil {
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "parcel-apiserver:", err)
 		os.Exit(1)
 	}
+}
+
+func run() error {
+	opts, err := apiserver.NewOptions()
+	if err != nil {
+		return err
+	}
+	fs := pflag.NewFlagSet("parcel-apiserver", pflag.ExitOnError)
+	opts.AddFlags(fs)
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return apiserver.Run(ctx, opts)
 }

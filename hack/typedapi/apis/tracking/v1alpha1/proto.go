@@ -19,6 +19,7 @@ package v1alpha1
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -329,9 +330,11 @@ func appendString(b []byte, num protowire.Number, s string) []byte {
 	return protowire.AppendString(b, s)
 }
 
-// appendInt appends an int64 field, omitted when zero (proto3).
+// appendInt appends an int64 field, omitted when zero (proto3). Every
+// int64 in this schema is a size or a generation, which validation keeps
+// non-negative on every write, so a negative one is never encoded.
 func appendInt(b []byte, num protowire.Number, n int64) []byte {
-	if n == 0 {
+	if n <= 0 {
 		return b
 	}
 	b = protowire.AppendTag(b, num, protowire.VarintType)
@@ -345,7 +348,7 @@ func eachField(data []byte, fn func(protowire.Number, []byte) error) error {
 	for len(data) > 0 {
 		num, typ, n := protowire.ConsumeTag(data)
 		if n < 0 {
-			return fmt.Errorf("%w: %v", errTruncated, protowire.ParseError(n))
+			return fmt.Errorf("%w: %w", errTruncated, protowire.ParseError(n))
 		}
 		data = data[n:]
 		var v []byte
@@ -365,7 +368,7 @@ func eachField(data []byte, fn func(protowire.Number, []byte) error) error {
 			}
 		}
 		if n < 0 {
-			return fmt.Errorf("%w: field %d: %v", errTruncated, num, protowire.ParseError(n))
+			return fmt.Errorf("%w: field %d: %w", errTruncated, num, protowire.ParseError(n))
 		}
 		data = data[n:]
 		if err := fn(num, v); err != nil {
@@ -386,5 +389,8 @@ func varint(v []byte) (uint64, error) {
 
 func int64Field(v []byte) (int64, error) {
 	n, err := varint(v)
-	return int64(n), err
+	if err != nil || n > math.MaxInt64 {
+		return 0, errTruncated
+	}
+	return int64(n), nil
 }
