@@ -86,10 +86,10 @@ test: manifests generate fmt vet envtest s3server ## Run every test against a re
 	$(MAKE) --no-print-directory test-faults
 
 .PHONY: test-typed-api
-test-typed-api: envtest ## Build, vet and test the typed API server experiment (hack/typedapi, its own module), its aggregated-path suite included.
+test-typed-api: ## Build, vet and unit-test the typed API server experiment (hack/typedapi, its own module); its aggregated suite (over 2 minutes here) is built but skipped: make spike-typed-api runs it.
 	gofmt -l hack/typedapi | (! grep .)
 	go -C hack/typedapi vet ./...
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go -C hack/typedapi test ./... -count=1
+	env -u KUBEBUILDER_ASSETS go -C hack/typedapi test ./... -count=1
 
 .PHONY: test-e2e
 test-e2e: envtest s3server ## Run only the end-to-end test: the built binary against a control plane and S3.

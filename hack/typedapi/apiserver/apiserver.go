@@ -123,6 +123,7 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	cfg := genericapiserver.NewRecommendedConfig(Codecs)
 	cfg.EffectiveVersion = compatibility.DefaultBuildEffectiveVersion()
+	openAPIConfigs(cfg)
 	if err := o.SecureServing.ApplyTo(&cfg.SecureServing, &cfg.LoopbackClientConfig); err != nil {
 		return fmt.Errorf("serving: %w", err)
 	}

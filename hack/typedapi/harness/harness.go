@@ -270,8 +270,8 @@ func (a *Aggregated) register(ctx context.Context, hostIP string, port int32, ca
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("waiting for APIService %s to be available (last: %s): %w; see %s",
-			APIServiceName, last, err, a.Server.Log)
+		return fmt.Errorf("waiting for APIService %s to be available (last: %s): %w; the end of %s:\n%s",
+			APIServiceName, last, err, a.Server.Log, a.Server.Tail())
 	}
 	return nil
 }

@@ -77,3 +77,15 @@ func (p *Process) Stop() {
 		<-p.done
 	}
 }
+
+// tailBytes is how much of a log Tail returns.
+const tailBytes = 4 << 10
+
+// Tail returns the end of the process's log, for an error message.
+func (p *Process) Tail() string {
+	raw, err := os.ReadFile(filepath.Clean(p.Log))
+	if err != nil {
+		return err.Error()
+	}
+	return string(raw[max(0, len(raw)-tailBytes):])
+}
