@@ -66,9 +66,13 @@ help: ## Show this help.
 
 ##@ Development
 
+# The packages controller-gen reads markers from: the main module's, and not
+# the experiment in hack/typedapi (a module of its own, see generate-typed-api).
+GEN_PATHS = ./api/...;./cmd/...;./controllers/...;./internal/...;./webhookserver/...
+
 .PHONY: manifests
 manifests: controller-gen ## Generate CRDs and RBAC from the kubebuilder markers.
-	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="$(GEN_PATHS)" output:crd:artifacts:config=config/crd/bases
 	$(MAKE) --no-print-directory chart-files
 
 .PHONY: chart-files
@@ -82,7 +86,7 @@ chart-files: ## Copy the generated CRDs and manager role, the dashboard and the 
 
 .PHONY: generate
 generate: controller-gen ## Generate the DeepCopy methods.
-	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
+	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="$(GEN_PATHS)"
 
 .PHONY: generate-typed-api
 generate-typed-api: controller-gen ## Generate the DeepCopy methods of the typed API server experiment (hack/typedapi).
