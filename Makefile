@@ -8,6 +8,7 @@ ETCD_VERSION ?= 3.6.16
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
 GOLANGCI_LINT_VERSION ?= v2.15.0
+GOVULNCHECK_VERSION ?= v1.9.0
 VERSITYGW_VERSION ?= 1.8.0
 
 # Where `make dev` serves the courier API, and its bucket (default: a
@@ -27,6 +28,7 @@ LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+GOVULNCHECK ?= $(LOCALBIN)/govulncheck-$(GOVULNCHECK_VERSION)
 ENVTEST_CACHE ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/kubebuilder-envtest
 ENVTEST_ASSETS ?= $(ENVTEST_CACHE)/k8s/$(KUBE_VERSION)-$(GOOS)-$(GOARCH)
 # The S3 server the tests store proof-of-delivery files in, cached the same way.
@@ -77,6 +79,10 @@ lint: golangci-lint ## Run golangci-lint (.golangci.yml) over the main module.
 .PHONY: lint-fix
 lint-fix: golangci-lint ## Run golangci-lint and apply the fixes it can make.
 	"$(GOLANGCI_LINT)" run --fix ./...
+
+.PHONY: vulncheck
+vulncheck: govulncheck ## Report known vulnerabilities the code reaches, offline, against the database hack/tools/govulncheck pins.
+	db="$$(hack/vulndb.sh | tail -1)"; "$(GOVULNCHECK)" -db "file://$$db" ./...
 
 .PHONY: test
 test: manifests generate fmt vet envtest s3server ## Run every test against a real control plane, then the fault tests on their own.
@@ -189,3 +195,8 @@ $(KUSTOMIZE): hack/tools/kustomize/go.mod
 golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint into bin/.
 $(GOLANGCI_LINT): hack/tools/golangci-lint/go.mod
 	go build -C hack/tools/golangci-lint -o "$@" github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+
+.PHONY: govulncheck
+govulncheck: $(GOVULNCHECK) ## Build govulncheck into bin/.
+$(GOVULNCHECK): hack/tools/govulncheck/go.mod
+	go build -C hack/tools/govulncheck -o "$@" golang.org/x/vuln/cmd/govulncheck

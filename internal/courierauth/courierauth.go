@@ -40,9 +40,9 @@ import (
 // Field indexes this package reads; IndexFields registers them.
 const (
 	// IndexTokenHash indexes courier Secrets by the hex SHA-256 of their token.
-	IndexTokenHash = "courierauth.tracking.parcelops.io/token-sha256"
+	IndexTokenHash = "courierauth.tracking.parcelops.io/token-sha256" //nolint:gosec // an index name, not a credential
 	// IndexSecretName indexes Couriers by spec.secretRef.name.
-	IndexSecretName = "spec.secretRef.name"
+	IndexSecretName = "spec.secretRef.name" //nolint:gosec // a field path, not a credential
 )
 
 // ErrUnauthenticated is the one answer a caller gets for any credential

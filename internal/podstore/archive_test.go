@@ -19,6 +19,7 @@ package podstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"time"
 
@@ -141,7 +142,7 @@ var _ = DescribeTableSubtree("archiving to a Store",
 			it := raw.List(&blob.ListOptions{})
 			for {
 				obj, err := it.Next(ctx)
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					return got
 				}
 				Expect(err).NotTo(HaveOccurred())

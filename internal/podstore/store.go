@@ -40,6 +40,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
+
 	// The backends a bucket URL may name; each registers its scheme.
 	_ "gocloud.dev/blob/azureblob"
 	_ "gocloud.dev/blob/fileblob"
@@ -62,6 +63,10 @@ type Store struct {
 	s3 *s3.Client
 }
 
+// schemeFile is the scheme of a bucket in a local directory, which Open
+// resolves to an absolute path and ObjectURL spells with that path.
+const schemeFile = "file"
+
 // queryParams lists, per scheme, the gocloud.dev v0.47 URL parameters Open
 // passes on. Everything else is refused before gocloud sees the URL, because
 // gocloud echoes the whole URL in its errors, and an unknown parameter may be
@@ -73,10 +78,10 @@ var queryParams = map[string][]string{
 		"accelerate", "ssetype", "kmskeyid", "rate_limiter_capacity",
 		"request_checksum_calculation", "response_checksum_validation", "awssdk",
 	},
-	"gs":     {"anonymous", "access_id", "private_key_path", "universe_domain", "grpc", "zonal"},
-	"azblob": {"domain", "protocol", "cdn", "localemu", "storage_account"},
-	"file":   {"create_dir", "dir_file_mode", "no_tmp_dir", "base_url", "secret_key_path", "metadata"},
-	"mem":    {},
+	"gs":       {"anonymous", "access_id", "private_key_path", "universe_domain", "grpc", "zonal"},
+	"azblob":   {"domain", "protocol", "cdn", "localemu", "storage_account"},
+	schemeFile: {"create_dir", "dir_file_mode", "no_tmp_dir", "base_url", "secret_key_path", "metadata"},
+	"mem":      {},
 }
 
 // credentialWords mark a query parameter as a credential (matched after
@@ -109,13 +114,13 @@ func Open(ctx context.Context, bucketURL string) (*Store, error) {
 		if errors.As(err, &uerr) {
 			err = uerr.Err
 		}
-		return nil, fmt.Errorf("podstore: the bucket URL does not parse: %v", err)
+		return nil, fmt.Errorf("podstore: the bucket URL does not parse: %w", err)
 	}
 	if err := checkURL(u); err != nil {
 		return nil, err
 	}
 	s := &Store{base: url.URL{Scheme: u.Scheme, Host: u.Host}}
-	if u.Scheme == "file" {
+	if u.Scheme == schemeFile {
 		if err := s.prepareFileURL(u); err != nil {
 			return nil, err
 		}
@@ -164,7 +169,7 @@ func checkURL(u *url.URL) error {
 		if u.Host == "" {
 			return fmt.Errorf("podstore: the bucket URL names no bucket: want %s://<bucket>", u.Scheme)
 		}
-	case "file":
+	case schemeFile:
 		if u.Path == "" || u.Path == "/" {
 			return errors.New("podstore: the file:// bucket URL names no directory: want file:///<dir>")
 		}
@@ -218,7 +223,7 @@ func (s *Store) prepareFileURL(u *url.URL) error {
 		return fmt.Errorf("podstore: resolving the bucket directory: %w", err)
 	}
 	s.dir = abs
-	s.base = url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
+	s.base = url.URL{Scheme: schemeFile, Path: filepath.ToSlash(abs)}
 	u.Host = ""
 	u.Path = filepath.ToSlash(abs)
 	q := u.Query()

@@ -18,6 +18,7 @@ package podstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -231,7 +232,7 @@ var _ = DescribeTableSubtree("a Store",
 			it := raw.List(&blob.ListOptions{Prefix: prefix})
 			for {
 				obj, err := it.Next(ctx)
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					return got
 				}
 				Expect(err).NotTo(HaveOccurred())

@@ -86,9 +86,9 @@ func (s *Store) Stage(ctx context.Context, namespace, eventID string, r io.Reade
 	// cut off), which must not pass for a short file.
 	n, err := io.ReadFull(r, buf[:SniffLen])
 	switch {
-	case err == io.EOF:
+	case err == io.EOF: //nolint:errorlint // the sentinel itself, never a wrapped one: see above
 		return Staged{}, ErrEmpty
-	case err == io.ErrUnexpectedEOF:
+	case err == io.ErrUnexpectedEOF: //nolint:errorlint // likewise
 		// A file shorter than SniffLen: all of it is in head.
 	case err != nil:
 		return Staged{}, fmt.Errorf("podstore: reading the upload: %w", err)

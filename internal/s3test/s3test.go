@@ -77,7 +77,7 @@ func Binary() (string, error) {
 	}
 	fi, err := os.Stat(bin)
 	if err != nil {
-		return "", fmt.Errorf("%w (%v)", errNoBinary, err)
+		return "", fmt.Errorf("%w (%w)", errNoBinary, err)
 	}
 	if fi.IsDir() || fi.Mode()&0o111 == 0 {
 		return "", fmt.Errorf("%w (%s is not an executable file)", errNoBinary, bin)
@@ -136,7 +136,8 @@ func Start(ctx context.Context) (*Server, error) {
 
 // freePort asks the kernel for a free loopback port.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("s3test: finding a free port: %w", err)
 	}
@@ -275,7 +276,7 @@ func (s *Server) start(ctx context.Context) error {
 	// clean environment so none of those (or $LOGFILE, $WEBHOOK, which it
 	// also reads) leak in from the developer's shell. The root credentials
 	// go by environment so they do not show in ps.
-	cmd := exec.Command(s.bin,
+	cmd := exec.Command(s.bin, //nolint:noctx // the server outlives any one context: Stop ends it
 		"--port", s.addr(),
 		"--region", Region,
 		"--health", healthPath,

@@ -17,6 +17,7 @@ limitations under the License.
 package s3test_test
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/url"
@@ -92,7 +93,8 @@ func expectNotOnOtherAddresses(port string) {
 		if !ok || ipNet.IP.IsLoopback() || ipNet.IP.IsLinkLocalUnicast() {
 			continue
 		}
-		conn, err := net.DialTimeout("tcp", net.JoinHostPort(ipNet.IP.String(), port), time.Second)
+		d := net.Dialer{Timeout: time.Second}
+		conn, err := d.DialContext(context.Background(), "tcp", net.JoinHostPort(ipNet.IP.String(), port))
 		if err == nil {
 			_ = conn.Close()
 		}

@@ -47,7 +47,7 @@ var (
 
 // testMACs are four distinct MACs, in hex, to build headers from.
 var testMACs = func() []string {
-	var macs []string
+	macs := make([]string, 0, MaxSignatures+1)
 	for i := range MaxSignatures + 1 {
 		macs = append(macs, hex.EncodeToString(MAC(testKey, testT, []byte{byte(i)})))
 	}
@@ -63,7 +63,7 @@ func v1Item(mac string) string { return "v1=" + mac }
 
 // decoded returns the MACs given in hex, decoded.
 func decoded(macs ...string) [][]byte {
-	var out [][]byte
+	out := make([][]byte, 0, len(macs))
 	for _, m := range macs {
 		b, err := hex.DecodeString(m)
 		if err != nil {
@@ -120,7 +120,11 @@ func parseCases() []parseSigCase {
 		{name: "t twice, same value", value: header(tItem(testT), tItem(testT), v1Item(a)), err: ErrMalformed},
 		{name: "t twice, different values", value: header(tItem(testT), v1Item(a), tItem(testT+1)), err: ErrMalformed},
 		{name: "MaxSignatures+1 v1", value: header(tItem(testT), v1Item(a), v1Item(b), v1Item(c), v1Item(d), v1Item(e)), err: ErrMalformed},
-		{name: "MaxSignatures+1 v1, t last", value: header(v1Item(a), v1Item(b), v1Item(c), v1Item(d), v1Item(e), tItem(testT)), err: ErrMalformed},
+		{
+			name:  "MaxSignatures+1 v1, t last",
+			value: header(v1Item(a), v1Item(b), v1Item(c), v1Item(d), v1Item(e), tItem(testT)),
+			err:   ErrMalformed,
+		},
 		{name: "an item without =", value: header(tItem(testT), v1Item(a), "v1"), err: ErrMalformed},
 		{name: "a bare word", value: header(tItem(testT), "signature", v1Item(a)), err: ErrMalformed},
 		{name: "a trailing comma", value: valid + ",", err: ErrMalformed},
@@ -260,7 +264,10 @@ func TestCheckTime(t *testing.T) {
 		{name: "the largest t", ts: 999999999999, now: testNow, tolerance: tol, err: ErrFuture},
 		{name: "a fraction of a second past the old edge", ts: testT - 300, now: testNow.Add(time.Millisecond), tolerance: tol, err: ErrExpired},
 		{name: "a fraction of a second before the old edge", ts: testT - 300, now: testNow.Add(-time.Millisecond), tolerance: tol},
-		{name: "a fraction of a second past the future edge", ts: testT + 300, now: testNow.Add(-time.Millisecond), tolerance: tol, err: ErrFuture},
+		{
+			name: "a fraction of a second past the future edge",
+			ts:   testT + 300, now: testNow.Add(-time.Millisecond), tolerance: tol, err: ErrFuture,
+		},
 		{name: "custom tolerance: at the old edge", ts: testT - 10, now: testNow, tolerance: 10 * time.Second},
 		{name: "custom tolerance: beyond the old edge", ts: testT - 11, now: testNow, tolerance: 10 * time.Second, err: ErrExpired},
 		{name: "custom tolerance: at the future edge", ts: testT + 10, now: testNow, tolerance: 10 * time.Second},
@@ -293,7 +300,7 @@ func TestCheckTime(t *testing.T) {
 // MAC and NewMAC.
 func hmacOf(key []byte, t int64, body []byte) []byte {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(fmt.Sprintf("%d.%s", t, body)))
+	_, _ = fmt.Fprintf(m, "%d.%s", t, body)
 	return m.Sum(nil)
 }
 
@@ -416,7 +423,10 @@ func TestMatch(t *testing.T) {
 		{name: "rotation: signed with the new key", macs: [][]byte{sumNew}, sums: [][]byte{sumNew, sumOld}, want: [][]byte{sumNew}},
 		{name: "rotation: signed with the previous key", macs: [][]byte{sumOld}, sums: [][]byte{sumNew, sumOld}, want: [][]byte{sumOld}},
 		{name: "rotation: signed with both keys", macs: [][]byte{sumOld, sumNew}, sums: [][]byte{sumNew, sumOld}, want: [][]byte{sumOld, sumNew}},
-		{name: "rotation over: both signatures, only the new key", macs: [][]byte{sumOld, sumNew}, sums: [][]byte{sumNew}, want: [][]byte{sumNew}},
+		{
+			name: "rotation over: both signatures, only the new key",
+			macs: [][]byte{sumOld, sumNew}, sums: [][]byte{sumNew}, want: [][]byte{sumNew},
+		},
 		{name: "only the previous key active", macs: [][]byte{sumNew}, sums: [][]byte{sumOld}},
 		{name: "a wrong signature beside a right one", macs: [][]byte{other, sumNew}, sums: [][]byte{sumNew}, want: [][]byte{sumNew}},
 		{name: "a MAC one bit off", macs: [][]byte{flipBit(sumNew, 255)}, sums: [][]byte{sumNew}},

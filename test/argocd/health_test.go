@@ -66,28 +66,28 @@ func runHealth(script, object string) (health, error) {
 	// Argo CD opens no standard library for a script from argocd-cm except
 	// these (and a reduced os, which the scripts do not use): no string,
 	// no math.
-	L := lua.NewState(lua.Options{SkipOpenLibs: true})
-	defer L.Close()
+	state := lua.NewState(lua.Options{SkipOpenLibs: true})
+	defer state.Close()
 	for name, open := range map[string]lua.LGFunction{
 		lua.LoadLibName: lua.OpenPackage,
 		lua.BaseLibName: lua.OpenBase,
 		lua.TabLibName:  lua.OpenTable,
 	} {
-		if err := L.CallByParam(lua.P{Fn: L.NewFunction(open), Protect: true}, lua.LString(name)); err != nil {
+		if err := state.CallByParam(lua.P{Fn: state.NewFunction(open), Protect: true}, lua.LString(name)); err != nil {
 			return health{}, fmt.Errorf("opening %s: %w", name, err)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), scriptTimeout)
 	defer cancel()
-	L.SetContext(ctx)
+	state.SetContext(ctx)
 
-	L.SetGlobal("obj", toLua(L, obj))
-	if err := L.DoString(script); err != nil {
+	state.SetGlobal("obj", toLua(state, obj))
+	if err := state.DoString(script); err != nil {
 		return health{}, err
 	}
-	result, ok := L.Get(-1).(*lua.LTable)
+	result, ok := state.Get(-1).(*lua.LTable)
 	if !ok {
-		return health{}, fmt.Errorf("the script returned %s, not a table", L.Get(-1).Type())
+		return health{}, fmt.Errorf("the script returned %s, not a table", state.Get(-1).Type())
 	}
 	var h health
 	for key, dst := range map[string]*string{"status": &h.Status, "message": &h.Message} {
@@ -104,7 +104,7 @@ func runHealth(script, object string) (health, error) {
 
 // toLua converts a value decoded from JSON or YAML into Lua: objects to
 // tables with string keys, arrays to sequences from 1, numbers to numbers.
-func toLua(L *lua.LState, v any) lua.LValue {
+func toLua(state *lua.LState, v any) lua.LValue {
 	switch v := v.(type) {
 	case nil:
 		return lua.LNil
@@ -119,15 +119,15 @@ func toLua(L *lua.LState, v any) lua.LValue {
 	case int:
 		return lua.LNumber(v)
 	case []any:
-		t := L.CreateTable(len(v), 0)
+		t := state.CreateTable(len(v), 0)
 		for _, item := range v {
-			t.Append(toLua(L, item))
+			t.Append(toLua(state, item))
 		}
 		return t
 	case map[string]any:
-		t := L.CreateTable(0, len(v))
+		t := state.CreateTable(0, len(v))
 		for key, item := range v {
-			t.RawSetString(key, toLua(L, item))
+			t.RawSetString(key, toLua(state, item))
 		}
 		return t
 	default:

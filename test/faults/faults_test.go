@@ -30,24 +30,23 @@ import (
 )
 
 // Load shape: couriers posting at once, and the acknowledged updates to
-// see before a fault and after recovery, so each fault hits a system under
-// load and each recovery is proven by new work getting through.
+// see before a fault and again after recovery, so each fault hits a system
+// under load and each recovery is proven by new work getting through.
 const (
 	couriers     = 4
-	ackedBefore  = 15
-	ackedAfter   = 15
+	ackedPhase   = 15
 	storeOutage  = 30 * time.Second
 	bigPODSize   = 8 << 20
 	moveAttempts = 5
 	loadTimeout  = 3 * time.Minute
 )
 
-// waitAcked waits until the couriers have n more updates acknowledged than
-// from.
-func waitAcked(ld *load, from, n int) int {
+// waitAcked waits until the couriers have ackedPhase more updates
+// acknowledged than from.
+func waitAcked(ld *load, from int) int {
 	GinkgoHelper()
 	Eventually(ld.ledger.ackedCount).WithTimeout(loadTimeout).WithPolling(100*time.Millisecond).
-		Should(BeNumerically(">=", from+n), "acknowledged updates")
+		Should(BeNumerically(">=", from+ackedPhase), "acknowledged updates")
 	return ld.ledger.ackedCount()
 }
 
@@ -73,7 +72,7 @@ var _ = Describe("Under steady courier load", Ordered, func() {
 	It("(a) loses nothing when the API server restarts", func() {
 		exits := first.exitCount()
 		ld := startLoad(ctx, "FA", couriers, first.url)
-		acked := waitAcked(ld, 0, ackedBefore)
+		acked := waitAcked(ld, 0)
 
 		By("restarting the API server on the same port with the same certificates")
 		apiServer := controlPl.ControlPlane.GetAPIServer()
@@ -86,7 +85,7 @@ var _ = Describe("Under steady courier load", Ordered, func() {
 		Expect(apiServer.Start()).To(Succeed())
 		down := time.Since(start)
 
-		waitAcked(ld, acked, ackedAfter)
+		waitAcked(ld, acked)
 		ld.stop()
 		Expect(ld.ledger.abandoned).NotTo(BeEmpty(), "the courier that gives up was refused")
 		verify(outcome{
@@ -99,14 +98,14 @@ var _ = Describe("Under steady courier load", Ordered, func() {
 	It("(b) loses nothing when the object store is down for 30 s", func() {
 		exits := first.exitCount()
 		ld := startLoad(ctx, "FB", couriers, first.url)
-		acked := waitAcked(ld, 0, ackedBefore)
+		acked := waitAcked(ld, 0)
 
 		By("stopping the S3 server for 30 s")
 		Expect(s3Server.Stop()).To(Succeed())
 		time.Sleep(storeOutage)
 		Expect(s3Server.Restart()).To(Succeed())
 
-		waitAcked(ld, acked, ackedAfter)
+		waitAcked(ld, acked)
 		ld.stop()
 		Expect(ld.ledger.count(503)).To(BeNumerically(">", 0), "uploads were answered 503 while the store was down")
 		verify(outcome{
@@ -119,7 +118,7 @@ var _ = Describe("Under steady courier load", Ordered, func() {
 	It("(c) loses nothing when the leader is killed -9 while a POD move is in flight", func() {
 		exits := first.exitCount()
 		ld := startLoad(ctx, "FC", couriers-1, first.url)
-		waitAcked(ld, 0, ackedBefore)
+		waitAcked(ld, 0)
 
 		// Two windows of a move: the final object half written (a multipart
 		// upload open), and the final object complete but the status not yet
@@ -190,7 +189,7 @@ var _ = Describe("Under steady courier load", Ordered, func() {
 
 		acked := ld.ledger.ackedCount()
 		leader(first)
-		waitAcked(ld, acked, ackedAfter)
+		waitAcked(ld, acked)
 		ld.stop()
 		verify(outcome{
 			Scenario:     "(c) kill -9 mid-move",
@@ -203,7 +202,7 @@ var _ = Describe("Under steady courier load", Ordered, func() {
 		second := startReplica("b")
 		exits := first.exitCount() + second.exitCount()
 		ld := startLoad(ctx, "FD", couriers, first.url, second.url)
-		acked := waitAcked(ld, 0, ackedBefore)
+		acked := waitAcked(ld, 0)
 
 		By("killing the leader")
 		old := leader(first, second)
@@ -214,7 +213,7 @@ var _ = Describe("Under steady courier load", Ordered, func() {
 		next := leader(first, second)
 		takeover := time.Since(start)
 
-		waitAcked(ld, acked, ackedAfter)
+		waitAcked(ld, acked)
 		ld.stop()
 		verify(outcome{
 			Scenario:     "(d) two replicas, leader killed",

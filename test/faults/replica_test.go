@@ -97,7 +97,7 @@ func (r *replica) spawnLocked() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(managerBin,
+	cmd := exec.Command(managerBin, //nolint:noctx // a replica outlives any one context: kill and stop end it
 		fmt.Sprintf("--webhook-bind-address=127.0.0.1:%d", r.port),
 		"--health-probe-bind-address=0",
 		"--metrics-bind-address=0",
@@ -177,7 +177,9 @@ func (r *replica) supervise() {
 func (r *replica) waitReady() {
 	GinkgoHelper()
 	Eventually(func(g Gomega) {
-		resp, err := http.Get(r.url + "/readyz")
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url+"/readyz", nil)
+		g.Expect(err).NotTo(HaveOccurred())
+		resp, err := http.DefaultClient.Do(req)
 		g.Expect(err).NotTo(HaveOccurred())
 		_ = resp.Body.Close()
 		g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
@@ -291,7 +293,8 @@ func (w *leaseWatcher) Write(p []byte) (int, error) {
 
 func freePort() int {
 	GinkgoHelper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port

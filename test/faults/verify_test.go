@@ -89,23 +89,7 @@ func verify(o outcome, lg *ledger) {
 
 	lg.mu.Lock()
 	defer lg.mu.Unlock()
-	for code, n := range lg.codes {
-		o.Requests += n
-		switch {
-		case code == http.StatusOK:
-			o.OK += n
-		case code == http.StatusConflict:
-			o.Rejected409 += n
-		case code == http.StatusServiceUnavailable:
-			o.Unavailable503 += n
-		default:
-			o.Other += n
-		}
-	}
-	o.NoRetryAfter, o.Transport = lg.noRetryAfter, lg.transport
-	if !lg.first503.IsZero() {
-		o.Fault += fmt.Sprintf("; 503s answered for %.1fs", lg.last503.Sub(lg.first503).Seconds())
-	}
+	countAnswers(&o, lg)
 
 	openUploads, err := s3Server.MultipartUploads(ctx, podBucket)
 	Expect(err).NotTo(HaveOccurred())
@@ -134,6 +118,58 @@ func verify(o outcome, lg *ledger) {
 	}).WithTimeout(settleTimeout).WithPolling(time.Second).Should(Succeed())
 
 	By("counting what was acknowledged and what the parcels hold")
+	countParcels(&o, lg, parcels, raw)
+
+	By("waiting for the staging area to hold nothing (no move pending, no orphan) and no upload to be left open")
+	var left, uploads []string
+	Eventually(func(g Gomega) {
+		staged, err := store.ListStaged(ctx, time.Now().Add(time.Hour))
+		g.Expect(err).NotTo(HaveOccurred())
+		left = left[:0]
+		for _, s := range staged {
+			left = append(left, s.Key)
+		}
+		uploads, err = s3Server.MultipartUploads(ctx, podBucket)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(left).To(BeEmpty(), "staged objects")
+		g.Expect(uploads).To(BeEmpty(), "unfinished multipart uploads")
+	}).WithTimeout(2*stagingGrace + time.Minute).WithPolling(time.Second).Should(Succeed())
+	o.Orphans, o.IncompleteUploads = len(left), len(uploads)
+
+	report(o)
+	Expect(lg.unexpected).To(BeEmpty(), "answers no fault should cause (a 500, a 4xx)")
+	Expect(o.NoRetryAfter).To(BeZero(), "every 503 carries Retry-After")
+	Expect(o.Lost).To(BeZero(), "acknowledged events missing from their Parcel")
+	Expect(o.FoldMismatch).To(BeZero(), "parcels whose status is not the fold of their events")
+	Expect(o.PODsVerified).To(Equal(o.PODs), "acknowledged files stored and verified")
+	Expect(o.AbandonedStored+o.AbandonedSwept).To(Equal(o.Abandoned), "abandoned uploads stored or swept")
+}
+
+// countAnswers adds the couriers' answers, by status code, to o. The caller
+// holds lg.mu.
+func countAnswers(o *outcome, lg *ledger) {
+	for code, n := range lg.codes {
+		o.Requests += n
+		switch code {
+		case http.StatusOK:
+			o.OK += n
+		case http.StatusConflict:
+			o.Rejected409 += n
+		case http.StatusServiceUnavailable:
+			o.Unavailable503 += n
+		default:
+			o.Other += n
+		}
+	}
+	o.NoRetryAfter, o.Transport = lg.noRetryAfter, lg.transport
+	if !lg.first503.IsZero() {
+		o.Fault += fmt.Sprintf("; 503s answered for %.1fs", lg.last503.Sub(lg.first503).Seconds())
+	}
+}
+
+// countParcels compares what the couriers were told with what the parcels
+// and the bucket hold, and adds the counts to o. The caller holds lg.mu.
+func countParcels(o *outcome, lg *ledger, parcels map[string]*trackingv1alpha1.Parcel, raw *blob.Bucket) {
 	for articleID, p := range parcels {
 		o.Parcels++
 		recorded := map[string]bool{}
@@ -172,30 +208,6 @@ func verify(o outcome, lg *ledger) {
 		}
 		o.AbandonedSwept++
 	}
-
-	By("waiting for the staging area to hold nothing (no move pending, no orphan) and no upload to be left open")
-	var left, uploads []string
-	Eventually(func(g Gomega) {
-		staged, err := store.ListStaged(ctx, time.Now().Add(time.Hour))
-		g.Expect(err).NotTo(HaveOccurred())
-		left = left[:0]
-		for _, s := range staged {
-			left = append(left, s.Key)
-		}
-		uploads, err = s3Server.MultipartUploads(ctx, podBucket)
-		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(left).To(BeEmpty(), "staged objects")
-		g.Expect(uploads).To(BeEmpty(), "unfinished multipart uploads")
-	}).WithTimeout(2*stagingGrace + time.Minute).WithPolling(time.Second).Should(Succeed())
-	o.Orphans, o.IncompleteUploads = len(left), len(uploads)
-
-	report(o)
-	Expect(lg.unexpected).To(BeEmpty(), "answers no fault should cause (a 500, a 4xx)")
-	Expect(o.NoRetryAfter).To(BeZero(), "every 503 carries Retry-After")
-	Expect(o.Lost).To(BeZero(), "acknowledged events missing from their Parcel")
-	Expect(o.FoldMismatch).To(BeZero(), "parcels whose status is not the fold of their events")
-	Expect(o.PODsVerified).To(Equal(o.PODs), "acknowledged files stored and verified")
-	Expect(o.AbandonedStored+o.AbandonedSwept).To(Equal(o.Abandoned), "abandoned uploads stored or swept")
 }
 
 // pendingPODs lists the events whose file the status does not list as
@@ -294,7 +306,9 @@ func summary() string {
 	outcomesMu.Lock()
 	defer outcomesMu.Unlock()
 	var b strings.Builder
-	b.WriteString("| scenario | requests | 200 | 409 | 503 (all with Retry-After) | 500/other | unanswered | acked | lost | parcels | fold mismatches | PODs acked | PODs verified | abandoned uploads (stored/swept) | orphans | multipart uploads open after the fault / left | manager exits |\n")
+	b.WriteString("| scenario | requests | 200 | 409 | 503 (all with Retry-After) | 500/other | unanswered | acked | lost | parcels " +
+		"| fold mismatches | PODs acked | PODs verified | abandoned uploads (stored/swept) | orphans " +
+		"| multipart uploads open after the fault / left | manager exits |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, o := range outcomes {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d (%t) | %d | %d | %d | %d | %d | %d | %d | %d | %d (%d/%d) | %d | %d / %d | %d |\n",
