@@ -30,6 +30,8 @@ const (
 	maxExtensionBytes = 16
 )
 
+// sanitizeFilename reduces a client's filename to a base name that is safe
+// to show and store: the last element of either kind of path (so
 // "C:\x\pod.pdf" and "../../pod.pdf" are "pod.pdf"), without control or
 // invisible formatting characters (which can disguise an extension) or
 // invalid UTF-8, runs of dots collapsed to one (so never ".."), at most 255

@@ -25,12 +25,12 @@ import (
 // attributed to.
 const unauthenticatedLabel = "-"
 
-// The webhook's metrics. The courier label is the Courier's
-// namespace/name; article IDs, tokens and file names never become labels.
 // labelCourier is the label naming the courier (namespace/name) on every
 // metric.
 const labelCourier = "courier"
 
+// The webhook's metrics. The courier label is the Courier's
+// namespace/name; article IDs, tokens and file names never become labels.
 var (
 	requestsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parcel_webhook_requests_total",

@@ -92,10 +92,6 @@ func (p *podReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// ReadRequest reads the update (and opens the pod_file part, if any) from r's
-// body. The caller has already wrapped r.Body in http.MaxBytesReader; a
-// *http.MaxBytesError surfacing while reading form_data becomes a 413. The
-
 // readMultipart reads form_data and opens pod_file, if it follows.
 func readMultipart(body io.Reader, boundary string, receivedAt time.Time, limits Limits) (*Incoming, error) {
 	in := &Incoming{body: body, closing: newCloseWatcher(body, boundary)}
@@ -369,6 +365,3 @@ func checkEncoding(part *multipart.Part, field string) *Problem {
 	return fieldProblem(field, fmt.Sprintf("%s has Content-Transfer-Encoding %s, which is not supported; "+
 		"send the bytes as they are (binary)", field, quoteShort(cte)))
 }
-
-// sanitizeFilename reduces a client's filename to a base name that is safe
-// to show and store: the last element of either kind of path (so

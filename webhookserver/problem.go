@@ -247,8 +247,6 @@ func readFailure(err error, field, where string) *Problem {
 	return e
 }
 
-// ParseUpdate validates one form_data JSON object. receivedAt is the server's
-
 // fieldName is a client's name for an unknown member or part, as
 // FieldError.Field reports it: shortened, valid UTF-8, never empty.
 func fieldName(name string) string {

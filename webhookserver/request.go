@@ -62,6 +62,9 @@ const (
 	mediaTypeJSON      = "application/json"
 )
 
+// ReadRequest reads the update (and opens the pod_file part, if any) from r's
+// body. The caller has already wrapped r.Body in http.MaxBytesReader; a
+// *http.MaxBytesError surfacing while reading form_data becomes a 413. The
 // error is always a *Problem. On success the caller reads POD.Body (if
 // any) and then calls Finish.
 func ReadRequest(r *http.Request, receivedAt time.Time, limits Limits) (*Incoming, error) {
