@@ -91,10 +91,7 @@ func stageError(err error, maxBytes int64) error {
 	case errors.As(err, &re):
 		return re
 	case errors.Is(err, podstore.ErrTooLarge):
-		return &Problem{Status: http.StatusRequestEntityTooLarge, Type: slugTooLarge, Title: titleTooLarge,
-			Detail: fmt.Sprintf("pod_file is larger than this courier's limit of %d bytes", maxBytes),
-			Fields: []FieldError{{Field: fieldPODFile, Detail: fmt.Sprintf("at most %d bytes", maxBytes)}},
-			cause:  err}
+		return podTooLarge(maxBytes, err)
 	case errors.Is(err, podstore.ErrUnsupportedType):
 		return &Problem{Status: http.StatusUnsupportedMediaType, Type: slugUnsupported, Title: titleUnsupported,
 			Detail: "pod_file is not a PDF, JPEG, PNG, WebP or HEIC file (judged by its content, not its name or declared type)",
@@ -106,4 +103,26 @@ func stageError(err error, maxBytes int64) error {
 		return e
 	}
 	return unavailable("the object store", err)
+}
+
+// podTooLarge is the 413 for a pod_file over the courier's limit.
+func podTooLarge(maxBytes int64, cause error) *Problem {
+	return &Problem{Status: http.StatusRequestEntityTooLarge, Type: slugTooLarge, Title: titleTooLarge,
+		Detail: fmt.Sprintf("pod_file is larger than this courier's limit of %d bytes", maxBytes),
+		Fields: []FieldError{{Field: fieldPODFile, Detail: fmt.Sprintf("at most %d bytes", maxBytes)}},
+		cause:  cause}
+}
+
+// finishError answers a body that could not be settled. The body's cap is
+// the courier's pod_file limit plus form_data's and the multipart framing's
+// (Server.maxUpdateBytes), so a body that overruns it inside pod_file holds a
+// file over the courier's limit, and is told so: the same answer the store
+// gives a file it stages, whether this one was being staged or not.
+func finishError(err error, maxPODBytes int64) error {
+	var p *Problem
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &p) && len(p.Fields) > 0 && p.Fields[0].Field == fieldPODFile && errors.As(err, &tooBig) {
+		return podTooLarge(maxPODBytes, err)
+	}
+	return err
 }
