@@ -113,16 +113,13 @@ func podTooLarge(maxBytes int64, cause error) *Problem {
 		cause:  cause}
 }
 
-// finishError answers a body that could not be settled. The body's cap is
-// the courier's pod_file limit plus form_data's and the multipart framing's
-// (Server.maxUpdateBytes), so a body that overruns it inside pod_file holds a
-// file over the courier's limit, and is told so: the same answer the store
-// gives a file it stages, whether this one was being staged or not.
-func finishError(err error, maxPODBytes int64) error {
-	var p *Problem
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &p) && len(p.Fields) > 0 && p.Fields[0].Field == fieldPODFile && errors.As(err, &tooBig) {
-		return podTooLarge(maxPODBytes, err)
+// finishError answers a body that could not be settled. When the store had
+// already found pod_file over the courier's limit, that is the answer, as it
+// was before the rest of the body was read: reading on past the file is what
+// hit the body's cap.
+func finishError(err, stageErr error, maxPODBytes int64) error {
+	if err != nil && errors.Is(stageErr, podstore.ErrTooLarge) {
+		return podTooLarge(maxPODBytes, stageErr)
 	}
 	return err
 }

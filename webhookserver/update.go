@@ -138,7 +138,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 
 	// Settle the body: read the rest of it (a file not staged is
 	// discarded) and check the signature over all of it.
-	if err := finishError(in.Finish(), courier.MaxPODBytes()); err != nil {
+	if err := finishError(in.Finish(), stageErr, courier.MaxPODBytes()); err != nil {
 		return err
 	}
 	if err := c.verifyBody(r.Body); err != nil {
