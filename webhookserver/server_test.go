@@ -317,7 +317,7 @@ var _ = Describe("POST "+UpdatePath, func() {
 	})
 
 	It("records a urlencoded update, as Python requests' data= and PHP's http_build_query send it", func() {
-		c := newSigningCourier()
+		c := newCourier()
 		c.deliverable("ARP1000052447")
 		body := url.Values{"form_data": {seedExample}}.Encode()
 		a := do(c.request(http.MethodPost, UpdatePath, "application/x-www-form-urlencoded", strings.NewReader(body)), UpdatePath)
