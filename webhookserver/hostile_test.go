@@ -290,6 +290,18 @@ func attackerForm(formData string) hostile {
 	return attackerMultipart(hostileFormPart(formData))
 }
 
+// attackerURLEncoded posts body as application/x-www-form-urlencoded from
+// the attacker.
+func attackerURLEncoded(body string) hostile {
+	GinkgoHelper()
+	return postAs(who.attacker, "application/x-www-form-urlencoded", []byte(body))
+}
+
+// formField is one urlencoded field, as http_build_query writes it.
+func formField(name, value string) string {
+	return url.QueryEscape(name) + "=" + url.QueryEscape(value)
+}
+
 // attackerMultipart posts the parts, closed properly, with hostileBoundary.
 func attackerMultipart(parts ...string) hostile {
 	GinkgoHelper()
@@ -701,6 +713,38 @@ var _ = Describe("Hostile requests", Ordered, ContinueOnFailure, func() {
 			h.req.Header.Set("Content-Encoding", "gzip")
 			return h
 		}, http.StatusUnsupportedMediaType, "Content-Encoding", "send the body uncompressed"),
+
+		// Urlencoded forms: one form_data field, judged like the multipart part.
+		Entry("a urlencoded form_data sent twice", func() hostile {
+			f := formField("form_data", attackerUpdate())
+			return attackerURLEncoded(f + "&" + f)
+		}, http.StatusBadRequest, "form_data", "form_data is sent 2 times"),
+		Entry("a urlencoded form with a pod_file field", func() hostile {
+			return attackerURLEncoded(formField("form_data", attackerDelivery()) + "&" + formField("pod_file", "%PDF-1.4"))
+		}, http.StatusBadRequest, "pod_file", "send a file as multipart/form-data"),
+		Entry("a urlencoded form with a field of its own", func() hostile {
+			return attackerURLEncoded(formField("form_data", attackerUpdate()) + "&" + formField("articleId", hostileVictimArticle))
+		}, http.StatusBadRequest, "articleId", "unexpected form field"),
+		Entry("a urlencoded form_data of 64 KiB and a byte", func() hostile {
+			u := attackerUpdate()
+			return attackerURLEncoded(formField("form_data", u[:len(u)-1]+strings.Repeat(" ", DefaultMaxFormDataBytes-len(u)+1)+"}"))
+		}, http.StatusRequestEntityTooLarge, "form_data", "larger than 65536 bytes"),
+		Entry("a urlencoded form of 192 KiB of escapes", func() hostile {
+			return attackerURLEncoded("form_data=" + strings.Repeat("%20", DefaultMaxFormDataBytes+1))
+		}, http.StatusRequestEntityTooLarge, "form_data", "bytes allowed"),
+		Entry("a urlencoded form_data with invalid UTF-8", func() hostile {
+			return attackerURLEncoded(formField("form_data", attackerUpdate("\"remarks\":\"caf\xe9\"")))
+		}, http.StatusBadRequest, "remarks", "not valid UTF-8"),
+		Entry("a urlencoded form_data nested 10,001 deep", func() hostile {
+			return attackerURLEncoded(formField("form_data", `{"articleId":`+strings.Repeat("[", 10001)+strings.Repeat("]", 10001)+`}`))
+		}, http.StatusBadRequest, "form_data", "exceeded max depth"),
+		Entry("a urlencoded form with a broken escape", func() hostile {
+			return attackerURLEncoded("form_data=%7B%2")
+		}, http.StatusBadRequest, "form_data", "not valid percent-encoding"),
+		Entry("a urlencoded form in charset latin1", func() hostile {
+			return postAs(who.attacker, "application/x-www-form-urlencoded; charset=ISO-8859-1",
+				[]byte(formField("form_data", attackerUpdate())))
+		}, http.StatusUnsupportedMediaType, "Content-Type", "percent-encode the form's UTF-8 bytes"),
 
 		// Refused before its body is read: the answer comes at once, not
 		// after ReadTimeout spent waiting for a body the client holds back

@@ -56,10 +56,11 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// The two accepted media types.
+// The accepted media types.
 const (
-	mediaTypeMultipart = "multipart/form-data"
-	mediaTypeJSON      = "application/json"
+	mediaTypeMultipart  = "multipart/form-data"
+	mediaTypeJSON       = "application/json"
+	mediaTypeURLEncoded = "application/x-www-form-urlencoded"
 )
 
 // ReadRequest reads the update (and opens the pod_file part, if any) from r's
@@ -77,8 +78,8 @@ func ReadRequest(r *http.Request, receivedAt time.Time, limits Limits) (*Incomin
 		return nil, unsupportedMedia(fieldContentEncoding, fmt.Sprintf(
 			"Content-Encoding %s is not supported; send the body uncompressed", quoteShort(ce)))
 	}
-	accepted := "send Content-Type multipart/form-data (a form_data part, then optionally a pod_file part) " +
-		"or application/json (the update object as the body)"
+	accepted := "send Content-Type multipart/form-data (a form_data part, then optionally a pod_file part), " +
+		"application/x-www-form-urlencoded (one form_data field) or application/json (the update object as the body)"
 	types := r.Header.Values("Content-Type")
 	switch {
 	case len(types) == 0 || strings.TrimSpace(types[0]) == "":
@@ -100,19 +101,32 @@ func ReadRequest(r *http.Request, receivedAt time.Time, limits Limits) (*Incomin
 		}
 		return readMultipart(body, boundary, receivedAt, limits)
 	case mediaTypeJSON:
-		if err != nil {
-			return nil, unsupportedMedia(fieldContentType, fmt.Sprintf("Content-Type %s has parameters that do not parse; %s",
-				quoteShort(types[0]), accepted))
-		}
-		if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
-			return nil, unsupportedMedia(fieldContentType, fmt.Sprintf("charset %s is not supported; send the JSON body as UTF-8",
-				quoteShort(cs)))
+		if p := utf8Params(types[0], params, err, accepted, "send the JSON body as UTF-8"); p != nil {
+			return nil, p
 		}
 		return readJSON(body, receivedAt, limits)
+	case mediaTypeURLEncoded:
+		if p := utf8Params(types[0], params, err, accepted, "percent-encode the form's UTF-8 bytes"); p != nil {
+			return nil, p
+		}
+		return readURLEncoded(body, receivedAt, limits)
 	default:
 		return nil, unsupportedMedia(fieldContentType, fmt.Sprintf("Content-Type %s is not supported; %s",
 			quoteShort(types[0]), accepted))
 	}
+}
+
+// utf8Params refuses the parameters of a text media type that do not parse,
+// or that name a charset other than UTF-8 (advice says how to send UTF-8).
+func utf8Params(contentType string, params map[string]string, parseErr error, accepted, advice string) *Problem {
+	if parseErr != nil {
+		return unsupportedMedia(fieldContentType, fmt.Sprintf("Content-Type %s has parameters that do not parse; %s",
+			quoteShort(contentType), accepted))
+	}
+	if cs := params["charset"]; cs != "" && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return unsupportedMedia(fieldContentType, fmt.Sprintf("charset %s is not supported; %s", quoteShort(cs), advice))
+	}
+	return nil
 }
 
 // readJSON reads a JSON body: at most one byte more than the limit.

@@ -651,8 +651,8 @@ func readRequestCases(t testing.TB, podSize int) []readCase {
 		// Content types.
 		{name: "no Content-Type", body: requestSeed,
 			refuse: refusedWith(http.StatusUnsupportedMediaType, "Content-Type", "Content-Type is missing; send Content-Type multipart/form-data")},
-		{name: "a form-urlencoded body", contentType: "application/x-www-form-urlencoded", body: "a=b",
-			refuse: refusedWith(http.StatusUnsupportedMediaType, "Content-Type", "application/json")},
+		{name: "a form-urlencoded body without form_data", contentType: "application/x-www-form-urlencoded", body: "a=b",
+			refuse: refused400("a", "the only field allowed is form_data")},
 		{name: "text/plain", contentType: "text/plain", body: requestSeed,
 			refuse: refusedWith(http.StatusUnsupportedMediaType, "Content-Type", `"text/plain" is not supported`)},
 		{name: "text/json", contentType: "text/json", body: requestSeed, refuse: refusedWith(http.StatusUnsupportedMediaType, "Content-Type", "not supported")},

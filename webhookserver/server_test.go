@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -313,6 +314,25 @@ var _ = Describe("POST "+UpdatePath, func() {
 		Expect(last.ReceivedAt).NotTo(BeNil())
 		Eventually(func() trackingv1alpha1.TrackingStatus { return c.parcel("ARP1000052447").Status.Phase }).
 			Should(Equal(trackingv1alpha1.StatusDelivered))
+	})
+
+	It("records a urlencoded update, as Python requests' data= and PHP's http_build_query send it", func() {
+		c := newCourier()
+		c.deliverable("ARP1000052447")
+		body := url.Values{"form_data": {seedExample}}.Encode()
+		a := do(c.request(http.MethodPost, UpdatePath, "application/x-www-form-urlencoded", strings.NewReader(body)), UpdatePath)
+		Expect(a.code).To(Equal(http.StatusOK), "%s", a.body)
+		Expect(a.json()).To(HaveKeyWithValue("result", "applied"))
+		Expect(a.json()).To(HaveKeyWithValue("proofOfDelivery", "none"))
+
+		p := c.parcel("ARP1000052447")
+		Expect(p.Spec.Events).To(HaveLen(4))
+		Expect(p.Spec.Events[3].Status).To(Equal(trackingv1alpha1.StatusDelivered))
+		Expect(p.Spec.Events[3].Remarks).To(Equal("Delivered successfully"))
+
+		again := do(c.request(http.MethodPost, UpdatePath, "application/x-www-form-urlencoded", strings.NewReader(body)), UpdatePath)
+		Expect(again.code).To(Equal(http.StatusOK), "%s", again.body)
+		Expect(again.json()).To(HaveKeyWithValue("result", "duplicate"))
 	})
 
 	DescribeTable("accepts every seed spelling",
@@ -599,9 +619,12 @@ var _ = Describe("refusing what cannot be recorded", func() {
 		Entry("remarks over 1024 characters", func(c *courier) answer {
 			return c.postForm(update("ARP9", "In Transit", "", fmt.Sprintf(`"remarks":%q`, strings.Repeat("x", 1025))), nil)
 		}, http.StatusBadRequest, "remarks", "1024"),
-		Entry("a form content type", func(c *courier) answer {
+		Entry("a form without form_data", func(c *courier) answer {
 			return do(c.request(http.MethodPost, UpdatePath, "application/x-www-form-urlencoded", strings.NewReader("a=b")), UpdatePath)
-		}, http.StatusUnsupportedMediaType, "Content-Type", "multipart/form-data"),
+		}, http.StatusBadRequest, "a", "the only field allowed is form_data"),
+		Entry("a text/plain body", func(c *courier) answer {
+			return do(c.request(http.MethodPost, UpdatePath, "text/plain", strings.NewReader("a=b")), UpdatePath)
+		}, http.StatusUnsupportedMediaType, "Content-Type", "application/x-www-form-urlencoded"),
 		Entry("an executable posing as a PDF", func(c *courier) answer {
 			return c.postForm(update("ARP9", "Delivered", ""), append([]byte("MZ\x90\x00"), make([]byte, 600)...))
 		}, http.StatusUnsupportedMediaType, "pod_file", "PDF"),
