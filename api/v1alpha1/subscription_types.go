@@ -108,6 +108,7 @@ type SubscriptionSpec struct {
 	// parcelSelector limits the subscription to the namespace's Parcels
 	// with these labels. Empty means every Parcel of the namespace.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="!has(self.matchExpressions) || self.matchExpressions.all(e, e.operator in ['In', 'NotIn'] ? (has(e.values) && size(e.values) > 0) : (e.operator in ['Exists', 'DoesNotExist'] && (!has(e.values) || size(e.values) == 0)))",message="matchExpressions: operator must be In or NotIn with values, or Exists or DoesNotExist without"
 	ParcelSelector *metav1.LabelSelector `json:"parcelSelector,omitempty"`
 
 	// couriers limits the subscription to events reported by these Couriers

@@ -133,6 +133,8 @@ Ctrl-C stops everything.
 		"--health-probe-bind-address=0",
 		"--metrics-bind-address=0",
 		"--pod-bucket="+bucket,
+		// The README's notification receiver runs on this machine.
+		"--notification-allow-loopback",
 	)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfigPath)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
