@@ -139,7 +139,7 @@ func runBench(ctx context.Context, o options) (*results, error) {
 		return res, err
 	}
 	logf("starting the manager")
-	if _, err := b.startManager(ctx); err != nil {
+	if _, err := b.startManager(ctx, managerNotifyArgs...); err != nil {
 		return res, err
 	}
 	// The heap of a manager with no Parcel: what the scale figures are

@@ -88,7 +88,7 @@ func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error
 		}
 		res.Steps = append(res.Steps, st)
 	}
-	return nil
+	return b.notifySteps(ctx, o, d, tr)
 }
 
 // webhookStep runs one step of the courier API load and collects what it
