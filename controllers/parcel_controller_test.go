@@ -286,7 +286,8 @@ var _ = Describe("Folding events into status", Ordered, func() {
 		appendEvents(p, correction)
 		p = reconciled(p)
 		Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusReturnToDepot))
-		Expect(trackingv1alpha1.WithoutRecorded(p.Status.History)[5]).To(Equal(trackingv1alpha1.EventVerdict{ID: "correction", Result: trackingv1alpha1.ResultApplied}))
+		Expect(trackingv1alpha1.WithoutRecorded(p.Status.History)[5]).To(Equal(
+			trackingv1alpha1.EventVerdict{ID: "correction", Result: trackingv1alpha1.ResultApplied}))
 		Eventually(func() []string { return notes(p, trackingv1alpha1.EventStatusChanged) }).
 			Should(ContainElement("Delivered -> Return to Depot"))
 	})

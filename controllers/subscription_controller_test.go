@@ -42,6 +42,13 @@ import (
 	"github.com/parcelops/parcel-operator/internal/notify"
 )
 
+// Names the specs share.
+const (
+	receiverSecret = "receiver"
+	shopLabel      = "shop"
+	testCourier    = "acme"
+)
+
 // skewClock is the real clock moved forward by an offset the test sets, so
 // a retry window passes without waiting for it.
 type skewClock struct {
@@ -146,8 +153,9 @@ func (r *receiver) requests() []received {
 
 // summaries returns "type eventId status" of each request, in order.
 func (r *receiver) summaries() []string {
-	var out []string
-	for _, g := range r.requests() {
+	reqs := r.requests()
+	out := make([]string, 0, len(reqs))
+	for _, g := range reqs {
 		data, _ := g.event["data"].(map[string]any)
 		status, _ := data["status"].(map[string]any)
 		out = append(out, g.event["type"].(string)+" "+data["eventId"].(string)+" "+status["canonical"].(string))
@@ -170,15 +178,15 @@ func (h *notifyHarness) subscribe(rcv *receiver, key []byte, mutate func(*tracki
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "notify-"}}
 	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
 	Expect(k8sClient.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "receiver"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: receiverSecret},
 		Data:       map[string][]byte{trackingv1alpha1.SubscriptionSigningKey: whsec(key)},
 	})).To(Succeed())
 	sub := &trackingv1alpha1.Subscription{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "shop", Labels: h.label},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: shopLabel, Labels: h.label},
 		Spec: trackingv1alpha1.SubscriptionSpec{
 			URL:            rcv.srv.URL + "/hooks/parcels",
 			AllowPlainHTTP: true,
-			SecretRef:      trackingv1alpha1.SecretReference{Name: "receiver"},
+			SecretRef:      trackingv1alpha1.SecretReference{Name: receiverSecret},
 			Types: []trackingv1alpha1.NotificationType{trackingv1alpha1.NotificationStatusChanged,
 				trackingv1alpha1.NotificationProofOfDeliveryStored, trackingv1alpha1.NotificationUpdateRejected},
 		},
@@ -192,7 +200,8 @@ func (h *notifyHarness) subscribe(rcv *receiver, key []byte, mutate func(*tracki
 }
 
 // parcelIn creates a Parcel in ns that the harness's manager watches.
-func (h *notifyHarness) parcelIn(ns, article string, labels map[string]string, events ...trackingv1alpha1.TrackingEvent) *trackingv1alpha1.Parcel {
+func (h *notifyHarness) parcelIn(ns, article string, labels map[string]string,
+	events ...trackingv1alpha1.TrackingEvent) *trackingv1alpha1.Parcel {
 	GinkgoHelper()
 	all := map[string]string{}
 	for k, v := range h.label {
@@ -280,7 +289,7 @@ var _ = Describe("Notifying subscribers", Ordered, func() {
 		data := last["data"].(map[string]any)
 		Expect(data["previousStatus"]).To(Equal(map[string]any{"canonical": "InTransit", "display": "In Transit"}))
 		Expect(data["remarks"]).To(Equal("Delivered successfully"))
-		Expect(data["courier"]).To(Equal("acme"))
+		Expect(data["courier"]).To(Equal(testCourier))
 		pod := data["proofOfDelivery"].(map[string]any)
 		Expect(pod["url"]).To(Equal(p.Status.ProofOfDelivery[0].URL))
 		Expect(pod["sha256"]).To(Equal(p.Status.ProofOfDelivery[0].SHA256))
@@ -300,18 +309,19 @@ var _ = Describe("Notifying subscribers", Ordered, func() {
 	})
 
 	It("sends only what the filters ask for", func() {
+		north := map[string]string{shopLabel: "north"}
 		rcv := startReceiver()
 		sub := h.subscribe(rcv, newKey(), func(s *trackingv1alpha1.Subscription) {
 			s.Spec.Types = []trackingv1alpha1.NotificationType{trackingv1alpha1.NotificationStatusChanged}
 			s.Spec.Statuses = []trackingv1alpha1.TrackingStatus{trackingv1alpha1.StatusInTransit, trackingv1alpha1.StatusDelivered}
-			s.Spec.Couriers = []string{"acme"}
-			s.Spec.ParcelSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"shop": "north"}}
+			s.Spec.Couriers = []string{testCourier}
+			s.Spec.ParcelSelector = &metav1.LabelSelector{MatchLabels: north}
 		})
 		other := ev("by-other", trackingv1alpha1.StatusDelivered, 90)
 		other.Source = "other-courier"
-		h.parcelIn(sub.Namespace, "NORTH1", map[string]string{"shop": "north"}, append(toDelivery(), ev("rejected", trackingv1alpha1.StatusNotScanned, 70))...)
-		h.parcelIn(sub.Namespace, "NORTH2", map[string]string{"shop": "north"}, append(toDelivery(), other)...)
-		h.parcelIn(sub.Namespace, "SOUTH1", map[string]string{"shop": "south"}, toDelivery()...)
+		h.parcelIn(sub.Namespace, "NORTH1", north, append(toDelivery(), ev("rejected", trackingv1alpha1.StatusNotScanned, 70))...)
+		h.parcelIn(sub.Namespace, "NORTH2", north, append(toDelivery(), other)...)
+		h.parcelIn(sub.Namespace, "SOUTH1", map[string]string{shopLabel: "south"}, toDelivery()...)
 		Eventually(rcv.summaries).Should(ConsistOf(
 			"io.parcelops.parcel.status.changed in-transit InTransit",
 			"io.parcelops.parcel.status.changed in-transit InTransit",
@@ -398,7 +408,7 @@ var _ = Describe("Notifying subscribers", Ordered, func() {
 		// Suspended, the reconcile that read the new Secret has run.
 		rotate := func(data map[string][]byte, next trackingv1alpha1.TrackingEvent) {
 			secret := &corev1.Secret{}
-			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: sub.Namespace, Name: "receiver"}, secret)).To(Succeed())
+			Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: sub.Namespace, Name: receiverSecret}, secret)).To(Succeed())
 			secret.Data = data
 			Expect(k8sClient.Update(ctx, secret)).To(Succeed())
 			patch := client.MergeFrom(sub.DeepCopy())
@@ -446,7 +456,7 @@ var _ = Describe("Notifying subscribers", Ordered, func() {
 		rcv := startReceiver()
 		sub := h.subscribe(rcv, newKey(), nil)
 		secret := &corev1.Secret{}
-		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: sub.Namespace, Name: "receiver"}, secret)).To(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: sub.Namespace, Name: receiverSecret}, secret)).To(Succeed())
 		secret.Data[trackingv1alpha1.SubscriptionSigningKey] = []byte("not-a-whsec-key-but-secret")
 		Expect(k8sClient.Update(ctx, secret)).To(Succeed())
 		patch := client.MergeFrom(sub.DeepCopy())
@@ -454,7 +464,7 @@ var _ = Describe("Notifying subscribers", Ordered, func() {
 		Expect(k8sClient.Patch(ctx, sub, patch)).To(Succeed())
 		got := subscriptionReady(sub, trackingv1alpha1.ReasonSubscriptionSecretInvalid)
 		msg := meta.FindStatusCondition(got.Status.Conditions, trackingv1alpha1.ConditionReady).Message
-		Expect(msg).To(ContainSubstring(`Secret "receiver" signingKey`))
+		Expect(msg).To(ContainSubstring(`Secret receiverSecret signingKey`))
 		Expect(msg).NotTo(ContainSubstring("not-a-whsec-key-but-secret"))
 	})
 

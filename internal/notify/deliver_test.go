@@ -23,6 +23,8 @@ import (
 	"time"
 )
 
+const retryAfterHeader = "Retry-After"
+
 func TestClassify(t *testing.T) {
 	now := time.Date(2026, 10, 8, 7, 30, 0, 0, time.UTC)
 	cases := []struct {
@@ -38,19 +40,20 @@ func TestClassify(t *testing.T) {
 		{name: "204", code: 204},
 		{name: "202 with a body", code: 202, body: "queued"},
 		{name: "500", code: 500, retry: true, wantErr: "answered 500 Internal Server Error"},
-		{name: "503 with Retry-After in seconds", code: 503, header: http.Header{"Retry-After": {"7"}}, retry: true, retryAfter: 7 * time.Second,
-			wantErr: "answered 503"},
-		{name: "429 with Retry-After as a date", code: 429, header: http.Header{"Retry-After": {"Thu, 08 Oct 2026 07:31:00 GMT"}},
+		{name: "503 with Retry-After in seconds", code: 503, header: http.Header{retryAfterHeader: {"7"}}, retry: true,
+			retryAfter: 7 * time.Second, wantErr: "answered 503"},
+		{name: "429 with Retry-After as a date", code: 429, header: http.Header{retryAfterHeader: {"Thu, 08 Oct 2026 07:31:00 GMT"}},
 			retry: true, retryAfter: time.Minute, wantErr: "answered 429 Too Many Requests"},
 		{name: "408", code: 408, retry: true, wantErr: "answered 408"},
-		{name: "400 is refused for good, quoting the body", code: 400, body: " bad signature \n", wantErr: "answered 400 Bad Request: bad signature"},
+		{name: "400 is refused for good, quoting the body", code: 400, body: " bad signature \n",
+			wantErr: "answered 400 Bad Request: bad signature"},
 		{name: "404", code: 404, wantErr: "answered 404 Not Found"},
 		{name: "410", code: 410, wantErr: "answered 410 Gone"},
 		{name: "401", code: 401, wantErr: "answered 401 Unauthorized"},
 		{name: "a redirect is not followed", code: 302, header: http.Header{"Location": {"https://elsewhere.example/"}},
 			wantErr: `answered 302 Found (redirect to "https://elsewhere.example/" not followed)`},
 		{name: "a 1xx final answer", code: 199, wantErr: "answered 199"},
-		{name: "Retry-After on a 400 is ignored", code: 400, header: http.Header{"Retry-After": {"5"}}, wantErr: "answered 400"},
+		{name: "Retry-After on a 400 is ignored", code: 400, header: http.Header{retryAfterHeader: {"5"}}, wantErr: "answered 400"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

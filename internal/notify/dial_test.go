@@ -29,6 +29,17 @@ import (
 	"time"
 )
 
+// Words the refusals say, by kind of address.
+const (
+	wLoopback    = "loopback"
+	wLinkLocal   = "link-local"
+	wMetadata    = "metadata"
+	wUnspecified = "unspecified"
+	wReserved    = "reserved"
+	wMulticast   = "multicast"
+	wPrivate     = "private"
+)
+
 func TestAddressPolicy(t *testing.T) {
 	strict := AddressPolicy{}
 	private := AddressPolicy{AllowPrivate: true}
@@ -39,29 +50,29 @@ func TestAddressPolicy(t *testing.T) {
 	}{
 		{"93.184.215.14", "", "", ""},
 		{"2606:2800:21f:cb07:6820:80da:af6b:8b2c", "", "", ""},
-		{"127.0.0.1", "loopback", "loopback", ""},
-		{"127.8.9.10", "loopback", "loopback", ""},
-		{"::1", "loopback", "loopback", ""},
-		{"::ffff:127.0.0.1", "loopback", "loopback", ""},
-		{"169.254.169.254", "link-local", "link-local", "link-local"},
-		{"169.254.10.1", "link-local", "link-local", "link-local"},
-		{"fe80::1", "link-local", "link-local", "link-local"},
-		{"fd00:ec2::254", "metadata", "metadata", "metadata"},
-		{"100.100.100.200", "metadata", "metadata", "metadata"},
-		{"0.0.0.0", "unspecified", "unspecified", "unspecified"},
-		{"::", "unspecified", "unspecified", "unspecified"},
-		{"0.1.2.3", "reserved", "reserved", "reserved"},
-		{"255.255.255.255", "reserved", "reserved", "reserved"},
-		{"224.0.0.1", "multicast", "multicast", "multicast"},
-		{"ff02::1", "multicast", "multicast", "multicast"},
-		{"10.1.2.3", "private", "", "private"},
-		{"172.16.0.1", "private", "", "private"},
-		{"172.31.255.255", "private", "", "private"},
+		{"127.0.0.1", wLoopback, wLoopback, ""},
+		{"127.8.9.10", wLoopback, wLoopback, ""},
+		{"::1", wLoopback, wLoopback, ""},
+		{"::ffff:127.0.0.1", wLoopback, wLoopback, ""},
+		{"169.254.169.254", wLinkLocal, wLinkLocal, wLinkLocal},
+		{"169.254.10.1", wLinkLocal, wLinkLocal, wLinkLocal},
+		{"fe80::1", wLinkLocal, wLinkLocal, wLinkLocal},
+		{"fd00:ec2::254", wMetadata, wMetadata, wMetadata},
+		{"100.100.100.200", wMetadata, wMetadata, wMetadata},
+		{"0.0.0.0", wUnspecified, wUnspecified, wUnspecified},
+		{"::", wUnspecified, wUnspecified, wUnspecified},
+		{"0.1.2.3", wReserved, wReserved, wReserved},
+		{"255.255.255.255", wReserved, wReserved, wReserved},
+		{"224.0.0.1", wMulticast, wMulticast, wMulticast},
+		{"ff02::1", wMulticast, wMulticast, wMulticast},
+		{"10.1.2.3", wPrivate, "", wPrivate},
+		{"172.16.0.1", wPrivate, "", wPrivate},
+		{"172.31.255.255", wPrivate, "", wPrivate},
 		{"172.32.0.1", "", "", ""},
-		{"192.168.1.1", "private", "", "private"},
-		{"100.64.0.1", "private", "", "private"},
-		{"fd12:3456::1", "private", "", "private"},
-		{"::ffff:10.0.0.1", "private", "", "private"},
+		{"192.168.1.1", wPrivate, "", wPrivate},
+		{"100.64.0.1", wPrivate, "", wPrivate},
+		{"fd12:3456::1", wPrivate, "", wPrivate},
+		{"::ffff:10.0.0.1", wPrivate, "", wPrivate},
 	}
 	for _, tc := range cases {
 		addr := netip.MustParseAddr(tc.addr)

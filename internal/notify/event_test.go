@@ -28,13 +28,26 @@ import (
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 )
 
+// What the events of these tests are about.
+const (
+	testArticle   = "ARP1000052447"
+	testNamespace = "shop"
+	testName      = "arp1000052447"
+	testCourier   = "acme"
+	testRemarks   = "left with neighbour"
+	evDelivered   = "delivered"
+	podFilename   = "pod.pdf"
+	scanTime      = "2026-10-08T08:00:00Z"
+)
+
 var (
 	t0       = time.Date(2026, 10, 8, 7, 30, 0, 0, time.UTC)
 	recorded = metav1.NewTime(t0.Add(time.Hour))
 )
 
 func scan(id string, s trackingv1alpha1.TrackingStatus, minutes int) trackingv1alpha1.TrackingEvent {
-	return trackingv1alpha1.TrackingEvent{ID: id, Status: s, Time: metav1.NewTime(t0.Add(time.Duration(minutes) * time.Minute)), Source: "acme"}
+	at := metav1.NewTime(t0.Add(time.Duration(minutes) * time.Minute))
+	return trackingv1alpha1.TrackingEvent{ID: id, Status: s, Time: at, Source: testCourier}
 }
 
 func verdict(id string, r trackingv1alpha1.EventResult, reason string) trackingv1alpha1.EventVerdict {
@@ -44,8 +57,8 @@ func verdict(id string, r trackingv1alpha1.EventResult, reason string) trackingv
 func parcel(events []trackingv1alpha1.TrackingEvent, history []trackingv1alpha1.EventVerdict,
 	stored ...trackingv1alpha1.StoredProofOfDelivery) *trackingv1alpha1.Parcel {
 	return &trackingv1alpha1.Parcel{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "arp1000052447", UID: "uid-1"},
-		Spec:       trackingv1alpha1.ParcelSpec{ArticleID: "ARP1000052447", Events: events},
+		ObjectMeta: metav1.ObjectMeta{Namespace: testNamespace, Name: testName, UID: "uid-1"},
+		Spec:       trackingv1alpha1.ParcelSpec{ArticleID: testArticle, Events: events},
 		Status:     trackingv1alpha1.ParcelStatus{History: history, ProofOfDelivery: stored},
 	}
 }
@@ -63,15 +76,16 @@ func TestNotifications(t *testing.T) {
 	received := scan("received", trackingv1alpha1.StatusReceivedInDepot, 0)
 	loaded := scan("loaded", trackingv1alpha1.StatusLoadedByDriver, 10)
 	transit := scan("transit", trackingv1alpha1.StatusInTransit, 20)
-	delivered := scan("delivered", trackingv1alpha1.StatusDelivered, 30)
-	delivered.ProofOfDelivery = &trackingv1alpha1.ProofOfDeliveryUpload{ContentType: trackingv1alpha1.ContentTypePDF, Filename: "pod.pdf"}
-	stored := trackingv1alpha1.StoredProofOfDelivery{EventID: "delivered", URL: "s3://pods/shop/arp/delivered.pdf",
+	delivered := scan(evDelivered, trackingv1alpha1.StatusDelivered, 30)
+	delivered.ProofOfDelivery = &trackingv1alpha1.ProofOfDeliveryUpload{ContentType: trackingv1alpha1.ContentTypePDF, Filename: podFilename}
+	stored := trackingv1alpha1.StoredProofOfDelivery{EventID: evDelivered, URL: "s3://pods/shop/arp/delivered.pdf",
 		SHA256: "ab", Size: 9, StoredAt: metav1.NewTime(t0.Add(2 * time.Hour))}
 	applied, unchanged, rejected, duplicate := trackingv1alpha1.ResultApplied, trackingv1alpha1.ResultUnchanged,
 		trackingv1alpha1.ResultRejected, trackingv1alpha1.ResultDuplicate
 	sc, pod, rej := trackingv1alpha1.NotificationStatusChanged, trackingv1alpha1.NotificationProofOfDeliveryStored,
 		trackingv1alpha1.NotificationUpdateRejected
 
+	first := brief{sc, "received", trackingv1alpha1.StatusNotScanned, "", false}
 	cases := []struct {
 		name   string
 		parcel *trackingv1alpha1.Parcel
@@ -81,26 +95,26 @@ func TestNotifications(t *testing.T) {
 		{"the seed flow, with its proof of delivery after its status change",
 			parcel([]trackingv1alpha1.TrackingEvent{received, loaded, transit, delivered},
 				[]trackingv1alpha1.EventVerdict{verdict("received", applied, ""), verdict("loaded", applied, ""),
-					verdict("transit", applied, ""), verdict("delivered", applied, "")}, stored),
-			[]brief{{sc, "received", "NotScanned", "", false}, {sc, "loaded", "ReceivedInDepot", "", false},
-				{sc, "transit", "LoadedByDriver", "", false}, {sc, "delivered", "InTransit", "", false},
-				{pod, "delivered", "InTransit", "", true}}},
+					verdict("transit", applied, ""), verdict(evDelivered, applied, "")}, stored),
+			[]brief{first, {sc, "loaded", trackingv1alpha1.StatusReceivedInDepot, "", false},
+				{sc, "transit", trackingv1alpha1.StatusLoadedByDriver, "", false}, {sc, evDelivered, trackingv1alpha1.StatusInTransit, "", false},
+				{pod, evDelivered, trackingv1alpha1.StatusInTransit, "", true}}},
 		{"a file not stored yet makes no notification",
-			parcel([]trackingv1alpha1.TrackingEvent{delivered}, []trackingv1alpha1.EventVerdict{verdict("delivered", applied, "")}),
-			[]brief{{sc, "delivered", "NotScanned", "", false}}},
+			parcel([]trackingv1alpha1.TrackingEvent{delivered}, []trackingv1alpha1.EventVerdict{verdict(evDelivered, applied, "")}),
+			[]brief{{sc, evDelivered, trackingv1alpha1.StatusNotScanned, "", false}}},
 		{"history order, not arrival order, with the previous status of each",
 			parcel([]trackingv1alpha1.TrackingEvent{loaded, received},
 				[]trackingv1alpha1.EventVerdict{verdict("received", applied, ""), verdict("loaded", applied, "")}),
-			[]brief{{sc, "received", "NotScanned", "", false}, {sc, "loaded", "ReceivedInDepot", "", false}}},
+			[]brief{first, {sc, "loaded", trackingv1alpha1.StatusReceivedInDepot, "", false}}},
 		{"rejected, unchanged and duplicate events",
 			parcel([]trackingv1alpha1.TrackingEvent{received, received, transit, scan("again", trackingv1alpha1.StatusReceivedInDepot, 5)},
 				[]trackingv1alpha1.EventVerdict{verdict("received", applied, ""), verdict("received", duplicate, ""),
 					verdict("again", unchanged, ""), verdict("transit", rejected, "not allowed")}),
-			[]brief{{sc, "received", "NotScanned", "", false}, {rej, "transit", "ReceivedInDepot", "not allowed", false}}},
+			[]brief{first, {rej, "transit", trackingv1alpha1.StatusReceivedInDepot, "not allowed", false}}},
 		{"a file stored with a re-scan of the current status",
 			parcel([]trackingv1alpha1.TrackingEvent{delivered},
-				[]trackingv1alpha1.EventVerdict{verdict("delivered", unchanged, "")}, stored),
-			[]brief{{pod, "delivered", "NotScanned", "", true}}},
+				[]trackingv1alpha1.EventVerdict{verdict(evDelivered, unchanged, "")}, stored),
+			[]brief{{pod, evDelivered, trackingv1alpha1.StatusNotScanned, "", true}}},
 		{"a verdict for an event not in spec (never written so) is skipped",
 			parcel(nil, []trackingv1alpha1.EventVerdict{verdict("ghost", applied, "")}), nil},
 	}
@@ -124,13 +138,34 @@ func TestNotifications(t *testing.T) {
 	}
 }
 
+// wantData is the data of the event TestEncode builds, with extra keys
+// set (a nil value removes the key).
+func wantData(extra map[string]any) map[string]any {
+	d := map[string]any{
+		"articleId": testArticle, "eventId": evDelivered,
+		"parcel":         map[string]any{"namespace": testNamespace, "name": testName, "uid": "uid-1"},
+		"status":         map[string]any{"canonical": "Delivered", "display": "Delivered"},
+		"previousStatus": map[string]any{"canonical": "InTransit", "display": "In Transit"},
+		"time":           scanTime, "receivedAt": "2026-10-08T08:01:00Z",
+		"courier": testCourier, "remarks": testRemarks,
+	}
+	for k, v := range extra {
+		if v == nil {
+			delete(d, k)
+			continue
+		}
+		d[k] = v
+	}
+	return d
+}
+
 func TestEncode(t *testing.T) {
-	delivered := scan("delivered", trackingv1alpha1.StatusDelivered, 30)
-	delivered.Remarks = "left with neighbour"
+	delivered := scan(evDelivered, trackingv1alpha1.StatusDelivered, 30)
+	delivered.Remarks = testRemarks
 	received := metav1.NewTime(t0.Add(31 * time.Minute))
 	delivered.ReceivedAt = &received
-	delivered.ProofOfDelivery = &trackingv1alpha1.ProofOfDeliveryUpload{ContentType: trackingv1alpha1.ContentTypePDF, Filename: "pod.pdf"}
-	base := Notification{ParcelUID: "uid-1", Namespace: "shop", Name: "arp1000052447", ArticleID: "ARP1000052447",
+	delivered.ProofOfDelivery = &trackingv1alpha1.ProofOfDeliveryUpload{ContentType: trackingv1alpha1.ContentTypePDF, Filename: podFilename}
+	base := Notification{ParcelUID: "uid-1", Namespace: testNamespace, Name: testName, ArticleID: testArticle,
 		Event: delivered, Previous: trackingv1alpha1.StatusInTransit}
 
 	cases := []struct {
@@ -139,42 +174,25 @@ func TestEncode(t *testing.T) {
 		wantType string
 		wantData map[string]any
 	}{
-		{"a status change", func(*Notification) {}, TypeStatusChanged, map[string]any{
-			"articleId": "ARP1000052447", "eventId": "delivered",
-			"parcel":         map[string]any{"namespace": "shop", "name": "arp1000052447", "uid": "uid-1"},
-			"status":         map[string]any{"canonical": "Delivered", "display": "Delivered"},
-			"previousStatus": map[string]any{"canonical": "InTransit", "display": "In Transit"},
-			"time":           "2026-10-08T08:00:00Z", "receivedAt": "2026-10-08T08:01:00Z",
-			"courier": "acme", "remarks": "left with neighbour",
-		}},
+		{"a status change", func(*Notification) {}, TypeStatusChanged, wantData(nil)},
 		{"a stored proof of delivery", func(n *Notification) {
 			n.Type = trackingv1alpha1.NotificationProofOfDeliveryStored
-			n.Stored = &trackingv1alpha1.StoredProofOfDelivery{EventID: "delivered", URL: "s3://pods/x.pdf", SHA256: "ab12", Size: 9,
+			n.Stored = &trackingv1alpha1.StoredProofOfDelivery{EventID: evDelivered, URL: "s3://pods/x.pdf", SHA256: "ab12", Size: 9,
 				StoredAt: metav1.NewTime(t0.Add(time.Hour))}
-		}, TypeProofOfDeliveryStored, map[string]any{
-			"articleId": "ARP1000052447", "eventId": "delivered",
-			"parcel":         map[string]any{"namespace": "shop", "name": "arp1000052447", "uid": "uid-1"},
-			"status":         map[string]any{"canonical": "Delivered", "display": "Delivered"},
-			"previousStatus": map[string]any{"canonical": "InTransit", "display": "In Transit"},
-			"time":           "2026-10-08T08:00:00Z", "receivedAt": "2026-10-08T08:01:00Z",
-			"courier": "acme", "remarks": "left with neighbour",
+		}, TypeProofOfDeliveryStored, wantData(map[string]any{
 			"proofOfDelivery": map[string]any{"url": "s3://pods/x.pdf", "sha256": "ab12", "size": float64(9),
-				"contentType": "application/pdf", "filename": "pod.pdf", "storedAt": "2026-10-08T08:30:00Z"},
-		}},
+				"contentType": "application/pdf", "filename": podFilename, "storedAt": "2026-10-08T08:30:00Z"},
+		})},
 		{"a rejected update, forced flag and no receivedAt", func(n *Notification) {
 			n.Type = trackingv1alpha1.NotificationUpdateRejected
 			n.Reason = "transition In Transit -> Delivered is not allowed"
 			n.Event.ReceivedAt = nil
 			n.Event.Remarks = ""
 			n.Event.Force = true
-		}, TypeUpdateRejected, map[string]any{
-			"articleId": "ARP1000052447", "eventId": "delivered",
-			"parcel":         map[string]any{"namespace": "shop", "name": "arp1000052447", "uid": "uid-1"},
-			"status":         map[string]any{"canonical": "Delivered", "display": "Delivered"},
-			"previousStatus": map[string]any{"canonical": "InTransit", "display": "In Transit"},
-			"time":           "2026-10-08T08:00:00Z", "courier": "acme", "force": true,
+		}, TypeUpdateRejected, wantData(map[string]any{
+			"receivedAt": nil, "remarks": nil, "force": true,
 			"reason": "transition In Transit -> Delivered is not allowed",
-		}},
+		})},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,8 +209,8 @@ func TestEncode(t *testing.T) {
 			}
 			want := map[string]any{
 				"specversion": "1.0", "id": EventID("sub-uid", &n), "type": tc.wantType,
-				"source":  "/apis/tracking.parcelops.io/v1alpha1/namespaces/shop/parcels/arp1000052447",
-				"subject": "ARP1000052447", "time": "2026-10-08T08:00:00Z",
+				"source":  "/apis/tracking.parcelops.io/v1alpha1/namespaces/" + testNamespace + "/parcels/" + testName,
+				"subject": testArticle, "time": scanTime,
 				"datacontenttype": "application/json", "data": tc.wantData,
 			}
 			if diff := cmp.Diff(want, got); diff != "" {

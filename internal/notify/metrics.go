@@ -24,6 +24,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
+// subscriptionLabel names a subscription, as namespace/name.
+const subscriptionLabel = "subscription"
+
 // Results of the deliveries metric.
 const (
 	resultDelivered = "delivered"
@@ -37,16 +40,16 @@ var (
 		Name: "parcel_notification_deliveries_total",
 		Help: "Notification delivery attempts by subscription (namespace/name) and result: delivered, retry " +
 			"(failed, tried again), failed (refused for good) or dropped (given up after the retry window).",
-	}, []string{"subscription", "result"})
+	}, []string{subscriptionLabel, "result"})
 	deliveryDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "parcel_notification_delivery_duration_seconds",
 		Help:    "Time of one notification delivery attempt, by subscription.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 13),
-	}, []string{"subscription"})
+	}, []string{subscriptionLabel})
 	backlogGauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "parcel_notification_backlog",
 		Help: "Notifications queued in memory for a subscription, waiting to be delivered.",
-	}, []string{"subscription"})
+	}, []string{subscriptionLabel})
 )
 
 func init() {
@@ -76,7 +79,7 @@ func setBacklog(name types.NamespacedName, n int) {
 
 // forgetMetrics drops a removed subscription's series.
 func forgetMetrics(name types.NamespacedName) {
-	label := prometheus.Labels{"subscription": name.String()}
+	label := prometheus.Labels{subscriptionLabel: name.String()}
 	deliveries.DeletePartialMatch(label)
 	deliveryDuration.DeletePartialMatch(label)
 	backlogGauge.DeletePartialMatch(label)

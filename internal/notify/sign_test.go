@@ -61,7 +61,7 @@ func TestSignerPublishedExample(t *testing.T) {
 // defines it, written from the specification rather than from Signer.
 func specSignature(key []byte, id string, ts int64, body []byte) string {
 	mac := hmac.New(sha256.New, key)
-	fmt.Fprintf(mac, "%s.%d.%s", id, ts, body)
+	_, _ = fmt.Fprintf(mac, "%s.%d.%s", id, ts, body)
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
@@ -154,7 +154,7 @@ func TestParseKey(t *testing.T) {
 
 func TestSignerKeepsKeysOutOfFormatting(t *testing.T) {
 	s := NewSigner([]byte("secret-secret-secret-secret"))
-	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v", s), fmt.Sprintf("%+v", s), fmt.Sprintf("%s", s)} {
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v", s), fmt.Sprintf("%+v", s), s.String()} {
 		if strings.Contains(out, "secret") {
 			t.Fatalf("formatting a Signer shows its key: %s", out)
 		}

@@ -36,6 +36,9 @@ import (
 	"github.com/parcelops/parcel-operator/internal/notify"
 )
 
+// benchSigningKey signs the bench's notifications; nothing verifies them.
+const benchSigningKey = notify.KeyPrefix + "YmVuY2gtc2lnbmluZy1rZXktMDEyMzQ1Njc4OWFiY2RlZg=="
+
 // managerNotifyArgs let the manager deliver to the bench's receiver, on
 // loopback.
 var managerNotifyArgs = []string{"--notification-allow-loopback"}
@@ -70,7 +73,7 @@ func (b *bench) notifySteps(ctx context.Context, o options, d *driver, tr *track
 	}
 
 	var received atomic.Int64
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("starting the notification receiver: %w", err)
 	}
@@ -132,14 +135,14 @@ func cpuPerUpdate(st stepResult) float64 {
 // subscribe creates a Subscription in namespace to url, with its Secret.
 func (b *bench) subscribe(ctx context.Context, namespace, url string) error {
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bench-webhook"},
-		StringData: map[string]string{trackingv1alpha1.SubscriptionSigningKey: notify.KeyPrefix + "YmVuY2gtc2lnbmluZy1rZXktMDEyMzQ1Njc4OWFiY2RlZg=="},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "notify-webhook"},
+		StringData: map[string]string{trackingv1alpha1.SubscriptionSigningKey: benchSigningKey},
 	}
 	if err := b.client.Create(ctx, secret); err != nil {
 		return fmt.Errorf("creating the Secret of %s's Subscription: %w", namespace, err)
 	}
 	sub := &trackingv1alpha1.Subscription{
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "bench"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "notify"},
 		Spec: trackingv1alpha1.SubscriptionSpec{
 			URL:            url,
 			AllowPlainHTTP: true,

@@ -29,7 +29,7 @@ import (
 
 func newSubscription(ns string) *trackingv1alpha1.Subscription {
 	return &trackingv1alpha1.Subscription{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop-notifications"},
 		Spec: trackingv1alpha1.SubscriptionSpec{
 			URL:       "https://shop.example.com/hooks/parcels?tenant=7",
 			SecretRef: trackingv1alpha1.SecretReference{Name: "shop-webhook"},
@@ -76,7 +76,7 @@ var _ = Describe("Subscription validation by the API server", func() {
 			s.Spec.Types = []trackingv1alpha1.NotificationType{"Everything"}
 		}, "spec.types[0]", "Unsupported value"),
 		Entry("an unknown status", func(s *trackingv1alpha1.Subscription) {
-			s.Spec.Statuses = []trackingv1alpha1.TrackingStatus{"Lost"}
+			s.Spec.Statuses = []trackingv1alpha1.TrackingStatus{"Missing"}
 		}, "spec.statuses[0]", "Unsupported value"),
 		Entry("a timeout over a minute", func(s *trackingv1alpha1.Subscription) {
 			s.Spec.Timeout = &metav1.Duration{Duration: 2 * time.Minute}

@@ -66,7 +66,7 @@ func startFaultReceiver() *faultReceiver {
 
 func (r *faultReceiver) start() {
 	GinkgoHelper()
-	l, err := net.Listen("tcp", r.addr)
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", r.addr)
 	Expect(err).NotTo(HaveOccurred())
 	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -120,7 +120,7 @@ type notifyOutcome struct {
 // expectEveryNotification waits until every notification the scenario's
 // Parcels record has reached the receiver, and counts.
 func expectEveryNotification(o notifyOutcome, sub *trackingv1alpha1.Subscription, prefix string, rcv *faultReceiver,
-	recordedAfter func(time.Time) bool) notifyOutcome {
+	recordedAfter func(time.Time) bool) {
 	GinkgoHelper()
 	var ids map[string]time.Time
 	Eventually(func(g Gomega) {
@@ -171,7 +171,6 @@ func expectEveryNotification(o notifyOutcome, sub *trackingv1alpha1.Subscription
 	b, _ := json.MarshalIndent(o, "", "  ")
 	GinkgoWriter.Printf("notifications %s\n", b)
 	AddReportEntry("notifications "+o.Scenario, string(b))
-	return o
 }
 
 // allReplicas returns every replica the suite runs, whichever scenario
@@ -237,7 +236,7 @@ var _ = Describe("Notifications under faults", Ordered, func() {
 		}, sub, "NE", rcv, func(time.Time) bool { return false })
 	})
 
-	It("(f) delivers every transition at least once, within the duplicate bound, when the leader of two replicas is killed mid-delivery", func() {
+	It("(f) delivers every transition at least once, duplicates within the bound, when the leader of two is killed mid-delivery", func() {
 		startReplica("notify-b")
 		all := allReplicas()
 		urls := make([]string, 0, len(all))
