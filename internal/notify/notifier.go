@@ -182,11 +182,9 @@ func (n *Notifier) Configure(sub *trackingv1alpha1.Subscription, ep *Endpoint) e
 	}
 	name := types.NamespacedName{Namespace: sub.Namespace, Name: sub.Name}
 	n.mu.Lock()
-	if n.subs == nil {
-		n.subs = map[types.NamespacedName]*subscriber{}
-	}
 	s, ok := n.subs[name]
 	if ok && s.uid != sub.UID {
+		// The Subscription was deleted and created again under its name.
 		delete(n.subs, name)
 		n.mu.Unlock()
 		s.stopAndWait()
@@ -194,20 +192,31 @@ func (n *Notifier) Configure(sub *trackingv1alpha1.Subscription, ep *Endpoint) e
 		n.mu.Lock()
 		ok = false
 	}
-	if !ok {
-		s = newSubscriber(n, name, sub)
-		n.subs[name] = s
-	}
-	ctx := n.ctx
-	if ctx != nil && !ok {
-		s.start(ctx)
-	}
 	n.mu.Unlock()
-
-	// A new subscriber scans the cache when it starts; one whose filter
-	// changed scans it again now.
-	if rescan := s.configure(sub, f, ep); rescan && ok && ctx != nil {
-		return s.rescan(ctx)
+	if ok {
+		// A changed filter scans the cache again.
+		if rescan := s.configure(sub, f, ep); rescan {
+			n.mu.Lock()
+			ctx := n.ctx
+			n.mu.Unlock()
+			if ctx != nil {
+				return s.rescan(ctx)
+			}
+		}
+		return nil
+	}
+	// A new subscriber is configured before anything can run it; it scans
+	// the cache when it starts.
+	s = newSubscriber(n, name, sub)
+	s.configure(sub, f, ep)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.subs == nil {
+		n.subs = map[types.NamespacedName]*subscriber{}
+	}
+	n.subs[name] = s
+	if n.ctx != nil {
+		s.start(n.ctx)
 	}
 	return nil
 }
