@@ -545,7 +545,9 @@ func (s *subscriber) tick(ctx context.Context) {
 			}
 		}
 		s.mu.Lock()
-		s.advance(s.n.Clock.Now())
+		if s.advance(s.n.Clock.Now()) {
+			s.dirty = true
+		}
 		dirty := s.dirty
 		s.dirty = false
 		setBacklog(s.name, s.pending)
@@ -561,8 +563,11 @@ func (s *subscriber) tick(ctx context.Context) {
 // they are asked for again by their annotation), and before the earliest
 // one an overflow left out. Times on a Parcel have whole seconds, so
 // "before t" is t less a second. It moves back only to cover a
-// notification recorded at or before it that arrived late; s.mu is held.
-func (s *subscriber) advance(now time.Time) {
+// notification recorded at or before it that arrived late. It reports
+// whether the watermark passed notifications handled since, so the
+// checkpoint is written again until it covers the last of them; s.mu is
+// held.
+func (s *subscriber) advance(now time.Time) bool {
 	w := now.Add(-s.n.Margin).Truncate(time.Second)
 	if w.Before(s.watermark) {
 		w = s.watermark
@@ -578,15 +583,18 @@ func (s *subscriber) advance(now time.Time) {
 		w = s.floor.Add(-time.Second)
 	}
 	w = w.Truncate(time.Second)
+	passed := false
 	if !w.Equal(s.watermark) {
 		s.watermark = w
 		for k, t := range s.handled {
 			if !t.After(w) {
 				delete(s.handled, k)
+				passed = true
 			}
 		}
 	}
 	s.stats.Checkpoint = s.watermark
+	return passed
 }
 
 // snapshot returns the subscriber's stats.
