@@ -136,8 +136,7 @@ func (r *SubscriptionReconciler) reconcile(ctx context.Context, before, sub *tra
 	if err != nil {
 		return notes, err
 	}
-	r.reconcileStatus(before, sub, configErr)
-	return notes, nil
+	return append(notes, r.reconcileStatus(before, sub, configErr)...), nil
 }
 
 // reconcileEndpoint reads the Secrets and configures the Notifier. A
@@ -286,8 +285,9 @@ func (r *SubscriptionReconciler) reconcileResend(ctx context.Context, sub *track
 		fmt.Sprintf("notifications of parcel %q queued again", parcel)}}, nil
 }
 
-// reconcileStatus writes what the Notifier reports, and owns Ready.
-func (r *SubscriptionReconciler) reconcileStatus(before, sub *trackingv1alpha1.Subscription, configErr error) {
+// reconcileStatus writes what the Notifier reports, and owns Ready. It
+// returns the Event for notifications newly refused for good.
+func (r *SubscriptionReconciler) reconcileStatus(before, sub *trackingv1alpha1.Subscription, configErr error) []note {
 	name := types.NamespacedName{Namespace: sub.Namespace, Name: sub.Name}
 	st, _ := r.Notifier.Snapshot(name)
 	s := &sub.Status
@@ -330,16 +330,17 @@ func (r *SubscriptionReconciler) reconcileStatus(before, sub *trackingv1alpha1.S
 	if !equality.Semantic.DeepEqual(before.Status, sub.Status) {
 		s.LastUpdateTime = optionalTime(r.Clock.Now())
 	}
+	if n := s.Failed - before.Status.Failed; n > 0 {
+		return []note{{corev1.EventTypeWarning, trackingv1alpha1.EventDeliveryFailed, "Deliver",
+			fmt.Sprintf("%d notifications refused for good: %s", n, truncateMessage(st.LastRefusal, 1024))}}
+	}
+	return nil
 }
 
-// changeNotes are the Events a status change reports: refusals, drops
-// and recoveries, found by comparing with the status before.
+// changeNotes are the Events a status change reports: drops and
+// recoveries, found by comparing with the status before.
 func changeNotes(before, sub *trackingv1alpha1.Subscription) []note {
 	var notes []note
-	if n := sub.Status.Failed - before.Status.Failed; n > 0 {
-		notes = append(notes, note{corev1.EventTypeWarning, trackingv1alpha1.EventDeliveryFailed, "Deliver",
-			fmt.Sprintf("%d notifications refused for good: %s", n, sub.Status.LastError)})
-	}
 	if n := sub.Status.Dropped - before.Status.Dropped; n > 0 {
 		notes = append(notes, note{corev1.EventTypeWarning, trackingv1alpha1.EventBacklogDropped, "Drop",
 			fmt.Sprintf("%d notifications dropped after retrying for %s", n, sub.RetryWindowOrDefault())})

@@ -53,7 +53,9 @@ type Stats struct {
 	LastDelivery               time.Time
 	LastCode                   int
 	LastError                  string
-	State                      State
+	// LastRefusal says why the last notification refused for good was.
+	LastRefusal string
+	State       State
 	// Checkpoint: every notification recorded at or before it is handled.
 	Checkpoint time.Time
 	// ResendDone is the token of the last resend fully handled.
@@ -417,6 +419,7 @@ func (s *subscriber) finish(it *item, r result) {
 	case !r.retry:
 		s.stats.Failed++
 		s.stats.LastError = r.err.Error()
+		s.stats.LastRefusal = s.stats.LastError
 		s.stats.State = StateAnswering
 		s.failures = 0
 		s.pop(q, it)
