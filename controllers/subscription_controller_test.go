@@ -197,7 +197,9 @@ func (h *notifyHarness) subscribe(rcv *receiver, key []byte, mutate func(*tracki
 		mutate(sub)
 	}
 	Expect(k8sClient.Create(ctx, sub)).To(Succeed())
-	subscriptionReady(sub, trackingv1alpha1.ReasonSubscriberAnswering)
+	if !sub.Spec.Suspend {
+		subscriptionReady(sub, trackingv1alpha1.ReasonSubscriberAnswering)
+	}
 	return sub
 }
 
