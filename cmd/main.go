@@ -48,6 +48,7 @@ import (
 	"github.com/parcelops/parcel-operator/internal/courierauth"
 	"github.com/parcelops/parcel-operator/internal/eventrecorder"
 	"github.com/parcelops/parcel-operator/internal/parcelcache"
+	"github.com/parcelops/parcel-operator/internal/notify"
 	"github.com/parcelops/parcel-operator/internal/podstore"
 	"github.com/parcelops/parcel-operator/internal/retention"
 	"github.com/parcelops/parcel-operator/internal/staging"
@@ -93,6 +94,7 @@ type options struct {
 	trustedProxies       string
 	leaderElectionNS     string
 	stagingGrace         time.Duration
+	notify               notify.Options
 }
 
 func main() {
@@ -138,6 +140,11 @@ func main() {
 	flag.StringVar(&o.trustedProxies, "webhook-trusted-proxies", "",
 		"Comma-separated CIDRs of proxies in front of the courier API (e.g. the ingress controller's Pod network); requests "+
 			"from them are attributed to the client in X-Forwarded-For. Empty trusts no header.")
+	o.notify = notify.DefaultOptions()
+	flag.BoolVar(&o.notify.Policy.AllowPrivate, "notification-allow-private-networks", false,
+		"Deliver notifications to subscribers at private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7).")
+	flag.BoolVar(&o.notify.Policy.AllowLoopback, "notification-allow-loopback", false,
+		"Deliver notifications to subscribers at loopback addresses: for a receiver on a developer's machine (make dev).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -304,6 +311,17 @@ func run(ctx context.Context, o options) error {
 		Log:       ctrl.Log.WithName("staging-sweeper"),
 	}).SetupWithManager(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up the staging sweeper: %w", err)
+	}
+
+	if err := (&controllers.SubscriptionReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("subscription-controller"),
+		Notifier: &notify.Notifier{Cache: mgr.GetCache(), Clock: clock.RealClock{}, Log: ctrl.Log.WithName("notifier"),
+			Options: o.notify},
+		Clock: clock.RealClock{},
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the Subscription controller: %w", err)
 	}
 
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -155,6 +155,8 @@ func (r *ParcelReconciler) reconcilePhase(before, parcel *trackingv1alpha1.Parce
 	parcel.Status.Phase = fold.Phase
 	parcel.Status.LastEventTime = fold.LastEventTime
 	parcel.Status.History = fold.History()
+	// When each verdict was first recorded: the notifier checkpoints by it.
+	trackingv1alpha1.StampRecorded(before.Status.History, parcel.Status.History, metav1.NewTime(r.Clock.Now()))
 
 	prior := make(map[string]trackingv1alpha1.EventResult, len(before.Status.History))
 	for _, v := range before.Status.History {

@@ -46,7 +46,8 @@ var (
 
 // addKnownTypes registers every kind of this group version.
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &Parcel{}, &ParcelList{}, &Courier{}, &CourierList{})
+	s.AddKnownTypes(GroupVersion, &Parcel{}, &ParcelList{}, &Courier{}, &CourierList{},
+		&Subscription{}, &SubscriptionList{})
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

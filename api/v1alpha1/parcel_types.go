@@ -258,6 +258,12 @@ type EventVerdict struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=512
 	Reason string `json:"reason,omitempty"`
+
+	// recordedAt is when the operator first recorded this verdict with this
+	// result. Notifications to subscribers are checkpointed by it (see
+	// docs/notifications.md); absent on verdicts recorded before it existed.
+	// +optional
+	RecordedAt *metav1.Time `json:"recordedAt,omitempty"`
 }
 
 // StoredProofOfDelivery is a proof-of-delivery file in its final place.

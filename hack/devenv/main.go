@@ -140,6 +140,8 @@ Ctrl-C stops everything.
 		"--health-probe-bind-address=0",
 		"--metrics-bind-address=0",
 		"--pod-bucket="+bucket,
+		// The README's notification receiver runs on this machine.
+		"--notification-allow-loopback",
 	)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfigPath)
