@@ -320,6 +320,9 @@ var _ = Describe("dist/chart", func() {
 		Entry("leader election namespace", "--leader-election-namespace=ops", setFlag, "leaderElection.namespace=ops"),
 		Entry("max concurrent reconciles", "--max-concurrent-reconciles=8", setFlag, "maxConcurrentReconciles=8"),
 		Entry("staging grace", "--staging-grace=2h", setFlag, "stagingGrace=2h"),
+		Entry("events", "--events=exceptions", setFlag, "events=exceptions"),
+		Entry("private notification receivers", "--notification-allow-private-networks", setFlag,
+			"notifications.allowPrivateNetworks=true"),
 		Entry("signature tolerance", "--webhook-signature-tolerance=90s", setFlag, "webhook.signatureTolerance=90s"),
 		Entry("max concurrent writes", "--webhook-max-concurrent-writes=16", setFlag, "webhook.maxConcurrentWrites=16"),
 		Entry("unauthenticated rate", "--webhook-unauthenticated-rate=0.5", "--set-json", "webhook.unauthenticatedRate=0.5"),
@@ -348,6 +351,7 @@ var _ = Describe("dist/chart", func() {
 		Entry("a proxy that is not a CIDR", "webhook.trustedProxies={ingress}", "trustedProxies", "does not match pattern"),
 		Entry("a duration Go cannot parse", "stagingGrace=1 hour", "stagingGrace"),
 		Entry("an unknown log encoder", "logging.encoder=xml", "encoder", "'json'"),
+		Entry("an unknown events setting", "events=some", "events", "'exceptions'"),
 		Entry("an unknown pull policy", "image.pullPolicy=Sometimes", "pullPolicy", "'IfNotPresent'"),
 		Entry("an issuer kind cert-manager does not have", "webhook.tls.issuerRef.kind=Vault", "issuerRef", "'ClusterIssuer'"),
 	)
