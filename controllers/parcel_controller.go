@@ -160,7 +160,7 @@ func (r *ParcelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}
 	if m, ok := r.memo(req.NamespacedName, parcel.UID); ok && parcel.DeletionTimestamp.IsZero() {
 		switch {
-		case m.reconciled == parcel.Generation:
+		case m.reconciled == parcel.Generation && !r.overdueStale(ctx, parcel):
 			return ctrl.Result{}, nil
 		case parcel.Status.ObservedGeneration < m.written && r.Clock.Since(m.writtenAt) < cacheLagLimit:
 			return ctrl.Result{RequeueAfter: cacheLagRetry}, nil
@@ -176,6 +176,7 @@ func (r *ParcelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 				// The generation read, not the one the patch answered with:
 				// a spec written meanwhile is not reconciled yet.
 				r.remember(req.NamespacedName, parcel.UID, parcel.Status.ObservedGeneration, retErr == nil)
+				r.recordOverdue(before, parcel)
 			}
 		}
 		if retErr != nil {
@@ -189,7 +190,13 @@ func (r *ParcelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	if err := r.reconcileFinalizer(ctx, parcel); err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.reconcile(ctx, before, parcel)
+	podErr := r.reconcile(ctx, before, parcel)
+	// Overdue has its own step and file (overdue.go), after the phase it measures.
+	overdue, err := r.reconcileOverdue(ctx, parcel)
+	if podErr != nil {
+		return ctrl.Result{}, podErr
+	}
+	return overdue, err
 }
 
 // reconcile runs the steps in order; each owns a part of the status.
@@ -505,10 +512,15 @@ func moveResult(err error) string {
 }
 
 // SetupWithManager registers the reconciler. Only spec changes (a new
-// generation) trigger it, so its own status writes never loop back.
+// generation) trigger it, so its own status writes never loop back; and a
+// Courier's new maxTimeInStatus, for the parcels it handles.
 func (r *ParcelReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
+	if err := indexParcelsByCourier(mgr); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&trackingv1alpha1.Parcel{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&trackingv1alpha1.Courier{}, r.courierParcels(), builder.WithPredicates(maxTimeInStatusChanged)).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: maxConcurrentReconciles,
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](retryBaseDelay, retryMaxDelay),
