@@ -36,6 +36,10 @@ import (
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 )
 
+// courierAcme is the source ev gives events, so the Courier of that name
+// handles the specs' parcels.
+const courierAcme = "acme"
+
 func limitsOf(limits map[trackingv1alpha1.TrackingStatus]time.Duration) []trackingv1alpha1.StatusTimeLimit {
 	var out []trackingv1alpha1.StatusTimeLimit
 	for _, s := range trackingv1alpha1.Statuses() {
@@ -51,7 +55,7 @@ func limitsOf(limits map[trackingv1alpha1.TrackingStatus]time.Duration) []tracki
 func TestComputeOverdue(t *testing.T) {
 	since := time.Date(2025, 10, 8, 8, 0, 0, 0, time.UTC)
 	acme := &trackingv1alpha1.Courier{
-		ObjectMeta: metav1.ObjectMeta{Name: "acme"},
+		ObjectMeta: metav1.ObjectMeta{Name: courierAcme},
 		Spec: trackingv1alpha1.CourierSpec{MaxTimeInStatus: limitsOf(map[trackingv1alpha1.TrackingStatus]time.Duration{
 			trackingv1alpha1.StatusInTransit:      48 * time.Hour,
 			trackingv1alpha1.StatusFailedDelivery: 72 * time.Hour,
@@ -74,7 +78,8 @@ func TestComputeOverdue(t *testing.T) {
 		want    overdueVerdict
 	}{
 		{"no courier", in(trackingv1alpha1.StatusInTransit, &since), nil, since.Add(100 * time.Hour), overdueVerdict{}},
-		{"a courier without limits", in(trackingv1alpha1.StatusInTransit, &since), &trackingv1alpha1.Courier{}, since.Add(100 * time.Hour), overdueVerdict{}},
+		{"a courier without limits", in(trackingv1alpha1.StatusInTransit, &since), &trackingv1alpha1.Courier{},
+			since.Add(100 * time.Hour), overdueVerdict{}},
 		{"no limit for the phase", in(trackingv1alpha1.StatusLoadedByDriver, &since), acme, since.Add(100 * time.Hour), overdueVerdict{}},
 		{"terminal: Delivered", in(trackingv1alpha1.StatusDelivered, &since), acme, since.Add(100 * time.Hour), overdueVerdict{}},
 		{"not scanned, no last event", in(trackingv1alpha1.StatusNotScanned, nil), acme, since, overdueVerdict{}},
@@ -118,8 +123,10 @@ var _ = Describe("Overdue, on a fake clock", Ordered, func() {
 	courier := func(ns string, limits map[trackingv1alpha1.TrackingStatus]time.Duration) *trackingv1alpha1.Courier {
 		GinkgoHelper()
 		c := &trackingv1alpha1.Courier{
-			ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: ns, Labels: h.label},
-			Spec:       trackingv1alpha1.CourierSpec{SecretRef: trackingv1alpha1.SecretReference{Name: "acme"}, MaxTimeInStatus: limitsOf(limits)},
+			ObjectMeta: metav1.ObjectMeta{Name: courierAcme, Namespace: ns, Labels: h.label},
+			Spec: trackingv1alpha1.CourierSpec{
+				SecretRef: trackingv1alpha1.SecretReference{Name: courierAcme}, MaxTimeInStatus: limitsOf(limits),
+			},
 		}
 		Expect(k8sClient.Create(ctx, c)).To(Succeed())
 		return c
@@ -159,7 +166,8 @@ var _ = Describe("Overdue, on a fake clock", Ordered, func() {
 		c := condition(p, trackingv1alpha1.ConditionOverdue)
 		Expect(c.Status).To(Equal(metav1.ConditionFalse))
 		Expect(c.Reason).To(Equal(trackingv1alpha1.ReasonWithinTimeInStatus))
-		Expect(c.Message).To(Equal("In Transit since 2025-10-08T08:00:00Z: overdue at 2025-10-10T08:00:00Z, after the 48h0m0s courier acme allows"))
+		Expect(c.Message).To(Equal(
+			"In Transit since 2025-10-08T08:00:00Z: overdue at 2025-10-10T08:00:00Z, after the 48h0m0s courier acme allows"))
 		Expect(tableRow(p)).To(HaveKeyWithValue("Overdue", "False"))
 		expectCurrent(p)
 		Expect(reconcileNow(p).RequeueAfter).To(Equal(47 * time.Hour))

@@ -24,7 +24,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
@@ -93,25 +92,25 @@ func (o *options) printCouriers(couriers []trackingv1alpha1.Courier, parcels []t
 		byPhase[key][cmp.Or(p.Status.Phase, trackingv1alpha1.StatusNotScanned)]++
 	}
 
-	w := printers.GetNewTabWriter(o.streams.Out)
+	w := newTable(o.streams.Out)
 	if allNamespaces {
-		fmt.Fprint(w, "NAMESPACE\t")
+		w.printf("NAMESPACE\t")
 	}
-	fmt.Fprintln(w, "NAME\tREADY\tREASON\tRATE\tMAX TIME IN STATUS\tPARCELS\tMESSAGE")
+	w.println("NAME\tREADY\tREASON\tRATE\tMAX TIME IN STATUS\tPARCELS\tMESSAGE")
 	for i := range couriers {
 		c := &couriers[i]
 		if allNamespaces {
-			fmt.Fprintf(w, "%s\t", c.Namespace)
+			w.printf("%s\t", c.Namespace)
 		}
 		ready, reason, message := "Unknown", "-", "not checked yet"
 		if cond := meta.FindStatusCondition(c.Status.Conditions, trackingv1alpha1.ConditionReady); cond != nil {
 			ready, reason, message = string(cond.Status), cond.Reason, cond.Message
 		}
 		perSecond, burst := c.Rate()
-		fmt.Fprintf(w, "%s\t%s\t%s\t%g/s burst %d\t%s\t%s\t%s\n", c.Name, ready, reason, perSecond, burst,
+		w.printf("%s\t%s\t%s\t%g/s burst %d\t%s\t%s\t%s\n", c.Name, ready, reason, perSecond, burst,
 			limits(c), phaseCounts(byPhase[client.ObjectKeyFromObject(c)]), oneLine(message, 100))
 	}
-	return w.Flush()
+	return w.flush()
 }
 
 // limits shows a courier's maxTimeInStatus, "In Transit 48h, ...".

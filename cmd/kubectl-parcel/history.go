@@ -26,7 +26,6 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/timeline"
-	"k8s.io/cli-runtime/pkg/printers"
 )
 
 // remarksWidth caps the remarks column, so a long remark does not push the
@@ -79,37 +78,37 @@ reported it, its remarks and its proof of delivery.`,
 // printHistory prints the parcel's summary, its conditions and the table
 // of its events.
 func (o *options) printHistory(p *trackingv1alpha1.Parcel, out io.Writer) error {
-	w := printers.GetNewTabWriter(out)
-	fmt.Fprintf(w, "Parcel:\t%s/%s\n", p.Namespace, p.Name)
-	fmt.Fprintf(w, "Article:\t%s\n", p.Spec.ArticleID)
-	fmt.Fprintf(w, "Courier:\t%s\n", orDash(trackingv1alpha1.CourierOf(p.Spec.Events)))
-	fmt.Fprintf(w, "Phase:\t%s\n", orDash(p.Status.Phase.DisplayName()))
+	w := newTable(out)
+	w.printf("Parcel:\t%s/%s\n", p.Namespace, p.Name)
+	w.printf("Article:\t%s\n", p.Spec.ArticleID)
+	w.printf("Courier:\t%s\n", orDash(trackingv1alpha1.CourierOf(p.Spec.Events)))
+	w.printf("Phase:\t%s\n", orDash(p.Status.Phase.DisplayName()))
 	if t := p.Status.LastEventTime; t != nil {
-		fmt.Fprintf(w, "Last event:\t%s (%s ago)\n", timestamp(t.Time), duration.HumanDuration(o.now().Sub(t.Time)))
+		w.printf("Last event:\t%s (%s ago)\n", timestamp(t.Time), duration.HumanDuration(o.now().Sub(t.Time)))
 	}
 	if p.Status.ObservedGeneration != p.Generation {
-		fmt.Fprintf(w, "Status:\tcomputed from generation %d of %d: the operator has not seen the newest events yet\n",
+		w.printf("Status:\tcomputed from generation %d of %d: the operator has not seen the newest events yet\n",
 			p.Status.ObservedGeneration, p.Generation)
 	}
 	if len(p.Status.Conditions) > 0 {
-		fmt.Fprintln(w, "Conditions:")
+		w.println("Conditions:")
 		for _, c := range p.Status.Conditions {
-			fmt.Fprintf(w, "  %s\t%s\t%s\t%s\n", c.Type, c.Status, c.Reason, c.Message)
+			w.printf("  %s\t%s\t%s\t%s\n", c.Type, c.Status, c.Reason, c.Message)
 		}
 	}
-	fmt.Fprintln(w)
+	w.println()
 
 	entries := timeline.Of(p, trackingv1alpha1.DefaultTransitions)
 	if len(entries) == 0 {
-		fmt.Fprintln(w, "No events recorded yet.")
-		return w.Flush()
+		w.println("No events recorded yet.")
+		return w.flush()
 	}
-	fmt.Fprintln(w, "TIME\tSTATUS\tVERDICT\tSOURCE\tREMARKS\tPOD")
+	w.println("TIME\tSTATUS\tVERDICT\tSOURCE\tREMARKS\tPOD")
 	for _, e := range entries {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", timestamp(e.Event.Time.Time), e.Event.Status.DisplayName(),
+		w.printf("%s\t%s\t%s\t%s\t%s\t%s\n", timestamp(e.Event.Time.Time), e.Event.Status.DisplayName(),
 			verdict(e), orDash(e.Event.Source), orDash(oneLine(e.Event.Remarks, remarksWidth)), podCell(e))
 	}
-	return w.Flush()
+	return w.flush()
 }
 
 // verdict reads an entry's result as a person says it.

@@ -26,7 +26,6 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/printers"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/podstore"
@@ -108,25 +107,25 @@ func (o *options) pod(cmd *cobra.Command, ref string, po *podOptions) error {
 	if po.output == "-" {
 		info = o.streams.ErrOut
 	}
-	w := printers.GetNewTabWriter(info)
-	fmt.Fprintln(w, "EVENT\tSTATUS\tSTATE\tSIZE\tSHA256\tURL")
+	w := newTable(info)
+	w.println("EVENT\tSTATUS\tSTATE\tSIZE\tSHA256\tURL")
 	var latest *trackingv1alpha1.StoredProofOfDelivery
 	var chosen *trackingv1alpha1.StoredProofOfDelivery
 	for _, e := range files {
 		if e.POD == timeline.PODPending {
 			up := e.Event.ProofOfDelivery
-			fmt.Fprintf(w, "%s\t%s\tpending\t%d\t%s\t-\n", e.Event.ID, e.Event.Status.DisplayName(), up.Size, up.SHA256)
+			w.printf("%s\t%s\tpending\t%d\t%s\t-\n", e.Event.ID, e.Event.Status.DisplayName(), up.Size, up.SHA256)
 			continue
 		}
 		s := e.Stored
-		fmt.Fprintf(w, "%s\t%s\tstored %s\t%d\t%s\t%s\n", e.Event.ID, e.Event.Status.DisplayName(), timestamp(s.StoredAt.Time),
+		w.printf("%s\t%s\tstored %s\t%d\t%s\t%s\n", e.Event.ID, e.Event.Status.DisplayName(), timestamp(s.StoredAt.Time),
 			s.Size, s.SHA256, s.URL)
 		latest = s
 		if e.Event.ID == po.eventID {
 			chosen = s
 		}
 	}
-	if err := w.Flush(); err != nil {
+	if err := w.flush(); err != nil {
 		return err
 	}
 

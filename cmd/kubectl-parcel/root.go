@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liggitt/tabwriter"
 	"github.com/spf13/cobra"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -240,6 +241,37 @@ func whoAmI(ctx context.Context, c client.Client) (string, error) {
 		return "", errors.New("the API server did not say who you are (SelfSubjectReview has no user name)")
 	}
 	return name, nil
+}
+
+// table writes a kubectl-style table: cells separated by tabs, aligned
+// by kubectl's own tab writer. The first write error is kept, and flush
+// returns it.
+type table struct {
+	tw  *tabwriter.Writer
+	err error
+}
+
+func newTable(out io.Writer) *table {
+	return &table{tw: printers.GetNewTabWriter(out)}
+}
+
+func (t *table) printf(format string, args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintf(t.tw, format, args...)
+	}
+}
+
+func (t *table) println(args ...any) {
+	if t.err == nil {
+		_, t.err = fmt.Fprintln(t.tw, args...)
+	}
+}
+
+func (t *table) flush() error {
+	if t.err != nil {
+		return t.err
+	}
+	return t.tw.Flush()
 }
 
 // orDash shows an empty cell as kubectl does.

@@ -25,7 +25,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/duration"
-	"k8s.io/cli-runtime/pkg/printers"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 )
@@ -139,15 +138,15 @@ func findStuck(parcels []trackingv1alpha1.Parcel, cutoff time.Time) []stuckParce
 }
 
 func (o *options) printStuck(stuck []stuckParcel, allNamespaces bool) error {
-	w := printers.GetNewTabWriter(o.streams.Out)
+	w := newTable(o.streams.Out)
 	if allNamespaces {
-		fmt.Fprint(w, "NAMESPACE\t")
+		w.printf("NAMESPACE\t")
 	}
-	fmt.Fprintln(w, "PHASE\tCOURIER\tNAME\tARTICLE\tLAST EVENT\tFOR\tOVERDUE")
+	w.println("PHASE\tCOURIER\tNAME\tARTICLE\tLAST EVENT\tFOR\tOVERDUE")
 	for _, s := range stuck {
 		p := s.parcel
 		if allNamespaces {
-			fmt.Fprintf(w, "%s\t", p.Namespace)
+			w.printf("%s\t", p.Namespace)
 		}
 		last := "-"
 		if p.Status.LastEventTime != nil {
@@ -157,10 +156,10 @@ func (o *options) printStuck(stuck []stuckParcel, allNamespaces bool) error {
 		if c := meta.FindStatusCondition(p.Status.Conditions, trackingv1alpha1.ConditionOverdue); c != nil {
 			overdue = string(c.Status)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cmp.Or(p.Status.Phase, trackingv1alpha1.StatusNotScanned).DisplayName(),
+		w.printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cmp.Or(p.Status.Phase, trackingv1alpha1.StatusNotScanned).DisplayName(),
 			orDash(s.courier), p.Name, p.Spec.ArticleID, last, duration.HumanDuration(o.now().Sub(s.since)), overdue)
 	}
-	if err := w.Flush(); err != nil {
+	if err := w.flush(); err != nil {
 		return err
 	}
 	groups := 0

@@ -53,7 +53,9 @@ const digestA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 const digestB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 func ev(id string, s trackingv1alpha1.TrackingStatus, minute int) trackingv1alpha1.TrackingEvent {
-	return trackingv1alpha1.TrackingEvent{ID: id, Status: s, Time: metav1.NewTime(base.Add(time.Duration(minute) * time.Minute)), Source: "acme"}
+	return trackingv1alpha1.TrackingEvent{
+		ID: id, Status: s, Time: metav1.NewTime(base.Add(time.Duration(minute) * time.Minute)), Source: "acme",
+	}
 }
 
 func forced(e trackingv1alpha1.TrackingEvent) trackingv1alpha1.TrackingEvent {
@@ -139,7 +141,9 @@ var _ = DescribeTable("Of joins spec.events with status.history by id, in event-
 			[]trackingv1alpha1.EventVerdict{verdict("r", applied), verdict("l", applied), verdict("t", applied)}),
 		[]row{{0, "r", applied, "", "", ""}, {2, "l", applied, "", "", ""}, {1, "t", applied, "", "", ""}}),
 	Entry("a forced correction keeps its place in time and its verdict",
-		parcel([]trackingv1alpha1.TrackingEvent{ev("r", received, 0), ev("l", loaded, 10), ev("t", inTransit, 20), forced(ev("fix", toDepot, 30))},
+		parcel([]trackingv1alpha1.TrackingEvent{
+			ev("r", received, 0), ev("l", loaded, 10), ev("t", inTransit, 20), forced(ev("fix", toDepot, 30)),
+		},
 			[]trackingv1alpha1.EventVerdict{verdict("r", applied), verdict("l", applied), verdict("t", applied), verdict("fix", applied)}),
 		[]row{{0, "r", applied, "", "", ""}, {1, "l", applied, "", "", ""}, {2, "t", applied, "", "", ""}, {3, "fix", applied, "", "", ""}}),
 	Entry("a POD on a re-scan belongs to the re-scan",

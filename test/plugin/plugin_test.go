@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -31,6 +32,19 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/podstore"
+)
+
+// Statuses as people read them, and the seed example's spelling of the
+// first, typo included.
+var (
+	receivedInDepot = trackingv1alpha1.StatusReceivedInDepot.DisplayName()
+	loadedByDriver  = trackingv1alpha1.StatusLoadedByDriver.DisplayName()
+	inTransit       = trackingv1alpha1.StatusInTransit.DisplayName()
+)
+
+const (
+	seedSpelling = "Received in Depo"
+	loadedAt     = "2025-10-08T08:05:00Z"
 )
 
 // historySection returns the event table of `kubectl parcel history`.
@@ -48,11 +62,11 @@ var _ = Describe("kubectl parcel", Ordered, func() {
 	podFile := pdf('a', 3000)
 
 	BeforeAll(func() {
-		Expect(post(scan{delivered, "Received in Depo", "2025-10-08T07:30:00Z", "Received in Depo", nil})).To(Equal("applied"))
+		Expect(post(scan{delivered, seedSpelling, "2025-10-08T07:30:00Z", seedSpelling, nil})).To(Equal("applied"))
 		// In Transit arrives before Loaded by Driver: rejected, then healed.
-		Expect(post(scan{delivered, "In Transit", "2025-10-08T08:20:00Z", "on the road", nil})).To(Equal("rejected"))
-		Expect(post(scan{delivered, "Loaded by Driver", "2025-10-08T08:05:00Z", "", nil})).To(Equal("applied"))
-		Expect(post(scan{delivered, "Loaded by Driver", "2025-10-08T08:05:00Z", "", nil})).To(Equal("duplicate"))
+		Expect(post(scan{delivered, inTransit, "2025-10-08T08:20:00Z", "on the road", nil})).To(Equal("rejected"))
+		Expect(post(scan{delivered, loadedByDriver, loadedAt, "", nil})).To(Equal("applied"))
+		Expect(post(scan{delivered, loadedByDriver, loadedAt, "", nil})).To(Equal("duplicate"))
 		Expect(post(scan{delivered, "Delivered", "2025-10-08T10:15:00Z", "Delivered successfully", podFile})).To(Equal("applied"))
 		p := settled(delivered)
 		Expect(p.Status.ProofOfDelivery).To(HaveLen(1))
@@ -65,16 +79,17 @@ var _ = Describe("kubectl parcel", Ordered, func() {
 		Expect(out).To(MatchRegexp(`(?m)^Courier:\s+acme$`))
 		Expect(out).To(MatchRegexp(`(?m)^Phase:\s+Delivered$`))
 		Expect(out).To(MatchRegexp(`(?m)^Last event:\s+2025-10-08T10:15:00Z \(\d+d ago\)$`))
-		Expect(out).To(MatchRegexp(`(?m)^\s+Ready\s+True\s+Reconciled\s+Delivered after 4 events: 4 applied, 0 unchanged, 0 rejected, 0 duplicate$`))
+		Expect(out).To(MatchRegexp(
+			`(?m)^\s+Ready\s+True\s+Reconciled\s+Delivered after 4 events: 4 applied, 0 unchanged, 0 rejected, 0 duplicate$`))
 		Expect(out).To(MatchRegexp(`(?m)^\s+ProofOfDeliveryStored\s+True\s+Stored\s+1 of 1 proof-of-delivery files stored$`))
 
 		header, rows := table(historySection(out))
 		Expect(header).To(Equal([]string{"TIME", "STATUS", "VERDICT", "SOURCE", "REMARKS", "POD"}))
 		Expect(rows).To(Equal([][]string{
-			{"2025-10-08T07:30:00Z", "Received in Depot", "applied", "acme", "Received in Depo", "-"},
-			{"2025-10-08T08:05:00Z", "Loaded by Driver", "applied", "acme", "-", "-"},
-			{"2025-10-08T08:20:00Z", "In Transit", "applied", "acme", "on the road", "-"},
-			{"2025-10-08T10:15:00Z", "Delivered", "applied", "acme", "Delivered successfully", "stored (3009 bytes)"},
+			{"2025-10-08T07:30:00Z", receivedInDepot, "applied", courierName, seedSpelling, "-"},
+			{loadedAt, loadedByDriver, "applied", courierName, "-", "-"},
+			{"2025-10-08T08:20:00Z", inTransit, "applied", courierName, "on the road", "-"},
+			{"2025-10-08T10:15:00Z", "Delivered", "applied", courierName, "Delivered successfully", "stored (3009 bytes)"},
 		}))
 	})
 
@@ -96,9 +111,9 @@ var _ = Describe("kubectl parcel", Ordered, func() {
 	Describe("correct", func() {
 		const article = "ARP2000000001"
 		BeforeAll(func() {
-			Expect(post(scan{article, "Received in Depot", "2025-10-09T07:30:00Z", "", nil})).To(Equal("applied"))
-			Expect(post(scan{article, "Loaded by Driver", "2025-10-09T08:00:00Z", "", nil})).To(Equal("applied"))
-			Expect(post(scan{article, "In Transit", "2025-10-09T08:30:00Z", "", nil})).To(Equal("applied"))
+			Expect(post(scan{article, receivedInDepot, "2025-10-09T07:30:00Z", "", nil})).To(Equal("applied"))
+			Expect(post(scan{article, loadedByDriver, "2025-10-09T08:00:00Z", "", nil})).To(Equal("applied"))
+			Expect(post(scan{article, inTransit, "2025-10-09T08:30:00Z", "", nil})).To(Equal("applied"))
 			settled(article)
 		})
 
@@ -142,15 +157,15 @@ var _ = Describe("kubectl parcel", Ordered, func() {
 
 	It("stuck lists the parcels without news, by phase and courier, and not the terminal ones", func() {
 		const waiting = "ARP3000000001"
-		Expect(post(scan{waiting, "Received in Depot", "2025-10-10T07:30:00Z", "", nil})).To(Equal("applied"))
+		Expect(post(scan{waiting, receivedInDepot, "2025-10-10T07:30:00Z", "", nil})).To(Equal("applied"))
 		settled(waiting)
 
 		out := parcel("stuck")
 		header, rows := table(out)
 		Expect(header).To(Equal([]string{"PHASE", "COURIER", "NAME", "ARTICLE", "LAST EVENT", "FOR", "OVERDUE"}))
 		Expect(rows).To(HaveLen(2))
-		Expect(rows[0][:5]).To(Equal([]string{"Received in Depot", "acme", "arp3000000001", waiting, "2025-10-10T07:30:00Z"}))
-		Expect(rows[1][:5]).To(Equal([]string{"Return to Depot", "acme", "arp2000000001", "ARP2000000001", "2025-10-09T08:30:00Z"}))
+		Expect(rows[0][:5]).To(Equal([]string{receivedInDepot, courierName, "arp3000000001", waiting, "2025-10-10T07:30:00Z"}))
+		Expect(rows[1][:5]).To(Equal([]string{"Return to Depot", courierName, "arp2000000001", "ARP2000000001", "2025-10-09T08:30:00Z"}))
 		Expect(rows[0][6]).To(Equal("-"))
 
 		all := kubectl("", nil, "parcel", "stuck", "-A")
@@ -169,9 +184,11 @@ var _ = Describe("kubectl parcel", Ordered, func() {
 		Expect(k8sClient.Create(ctx, &trackingv1alpha1.Courier{
 			ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: namespace},
 			Spec: trackingv1alpha1.CourierSpec{
-				SecretRef:       trackingv1alpha1.SecretReference{Name: "missing"},
-				RateLimit:       &trackingv1alpha1.RateLimit{RequestsPerSecond: 5},
-				MaxTimeInStatus: []trackingv1alpha1.StatusTimeLimit{{Status: trackingv1alpha1.StatusInTransit, Duration: metav1.Duration{Duration: 48 * 3600e9}}},
+				SecretRef: trackingv1alpha1.SecretReference{Name: "missing"},
+				RateLimit: &trackingv1alpha1.RateLimit{RequestsPerSecond: 5},
+				MaxTimeInStatus: []trackingv1alpha1.StatusTimeLimit{
+					{Status: trackingv1alpha1.StatusInTransit, Duration: metav1.Duration{Duration: 48 * time.Hour}},
+				},
 			},
 		})).To(Succeed())
 		var rows [][]string
@@ -183,7 +200,7 @@ var _ = Describe("kubectl parcel", Ordered, func() {
 			g.Expect(rows[0][1]).NotTo(Equal("Unknown"))
 			g.Expect(rows[1][1]).NotTo(Equal("Unknown"))
 		}).Should(Succeed())
-		Expect(rows[0][:6]).To(Equal([]string{"acme", "True", "CredentialsValid", "100/s burst 200", "-",
+		Expect(rows[0][:6]).To(Equal([]string{courierName, "True", "CredentialsValid", "100/s burst 200", "-",
 			"Received in Depot 1, Delivered 1, Return to Depot 1"}))
 		Expect(rows[1][:6]).To(Equal([]string{"broken", "False", "SecretNotFound", "5/s burst 10", "In Transit 48h", "0"}))
 		Expect(rows[1][6]).To(ContainSubstring("missing"))
@@ -207,15 +224,16 @@ var _ = Describe("kubectl parcel", Ordered, func() {
 
 		It("downloads the file from the bucket the manager uses, verified", func() {
 			dir := GinkgoT().TempDir()
-			r := kubectl(dir, []string{"PARCEL_POD_BUCKET=" + s3Server.BucketURL(podBucket)}, "parcel", "pod", delivered, "-n", namespace, "-o", "pod.pdf")
+			r := kubectl(dir, []string{"PARCEL_POD_BUCKET=" + s3Server.BucketURL(podBucket)},
+				"parcel", "pod", delivered, "-n", namespace, "-o", "pod.pdf")
 			Expect(r.err).NotTo(HaveOccurred(), r.stderr)
 			Expect(r.stdout).To(ContainSubstring("downloaded to pod.pdf: 3009 bytes, sha256 " + digest(podFile) + " verified"))
-			Expect(os.ReadFile(filepath.Join(dir, "pod.pdf"))).To(Equal(podFile))
+			Expect(os.ReadFile(filepath.Join(dir, "pod.pdf"))).To(Equal(podFile)) //nolint:gosec // the spec's own temporary directory
 
 			r = kubectl(dir, nil, "parcel", "pod", delivered, "-n", namespace, "--bucket", s3Server.BucketURL(podBucket))
 			Expect(r.err).NotTo(HaveOccurred(), r.stderr)
 			name := filepath.Base(stored.URL)
-			Expect(os.ReadFile(filepath.Join(dir, name))).To(Equal(podFile))
+			Expect(os.ReadFile(filepath.Join(dir, name))).To(Equal(podFile)) //nolint:gosec // the spec's own temporary directory
 		})
 
 		It("refuses a stored file that no longer matches its SHA-256, and leaves nothing behind", func() {

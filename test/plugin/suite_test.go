@@ -93,7 +93,8 @@ var _ = BeforeSuite(func() {
 
 	By("building the plugin and the manager")
 	pluginDir = GinkgoT().TempDir()
-	build := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(pluginDir, "kubectl-parcel"), "./cmd/kubectl-parcel")
+	bin := filepath.Join(pluginDir, "kubectl-parcel")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kubectl-parcel") //nolint:gosec // a path of the test's own
 	build.Dir = root
 	out, err := build.CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "go build ./cmd/kubectl-parcel: %s", out)
@@ -168,7 +169,7 @@ type result struct {
 // (a temporary directory when ""), with env added to the environment.
 func kubectl(dir string, env []string, args ...string) result {
 	GinkgoHelper()
-	cmd := exec.CommandContext(ctx, filepath.Join(assets, "kubectl"), args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(assets, "kubectl"), args...) //nolint:gosec // the control plane's own kubectl
 	cmd.Env = append(os.Environ(), "PATH="+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"), "KUBECONFIG="+kubeconfig)
 	cmd.Env = append(cmd.Env, env...)
 	cmd.Dir = dir
@@ -178,7 +179,7 @@ func kubectl(dir string, env []string, args ...string) result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	fmt.Fprintf(GinkgoWriter, "$ kubectl %s\n%s%s", strings.Join(args, " "), stdout.String(), stderr.String())
+	_, _ = fmt.Fprintf(GinkgoWriter, "$ kubectl %s\n%s%s", strings.Join(args, " "), stdout.String(), stderr.String())
 	return result{stdout: stdout.String(), stderr: stderr.String(), err: err}
 }
 
