@@ -80,11 +80,22 @@ var _ = Describe("kubectl parcel", Ordered, func() {
 		Expect(out).To(MatchRegexp(`(?m)^Phase:\s+Delivered$`))
 		Expect(out).To(MatchRegexp(`(?m)^Last event:\s+2025-10-08T10:15:00Z \(\d+d ago\)$`))
 		Expect(out).To(MatchRegexp(
-			`(?m)^\s+Ready\s+True\s+Reconciled\s+Delivered after 4 events: 4 applied, 0 unchanged, 0 rejected, 0 duplicate$`))
+			`(?m)^\s+Ready\s+True\s+Reconciled\s+Delivered after [45] events: 4 applied, 0 unchanged, 0 rejected, [01] duplicate$`))
 		Expect(out).To(MatchRegexp(`(?m)^\s+ProofOfDeliveryStored\s+True\s+Stored\s+1 of 1 proof-of-delivery files stored$`))
 
-		header, rows := table(historySection(out))
+		header, all := table(historySection(out))
 		Expect(header).To(Equal([]string{"TIME", "STATUS", "VERDICT", "SOURCE", "REMARKS", "POD"}))
+		// The retry is recorded as a duplicate row when it reached the API
+		// server before the courier API's cache had the original, and
+		// answered from the cache otherwise: both are right.
+		var rows [][]string
+		for _, r := range all {
+			if r[2] == "duplicate" {
+				Expect(r[:2]).To(Equal([]string{loadedAt, loadedByDriver}))
+				continue
+			}
+			rows = append(rows, r)
+		}
 		Expect(rows).To(Equal([][]string{
 			{"2025-10-08T07:30:00Z", receivedInDepot, "applied", courierName, seedSpelling, "-"},
 			{loadedAt, loadedByDriver, "applied", courierName, "-", "-"},
