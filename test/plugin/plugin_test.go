@@ -257,7 +257,7 @@ var _ = Describe("kubectl parcel", Ordered, func() {
 			Expect(err).NotTo(HaveOccurred())
 			raw, err := blob.OpenBucket(ctx, s3Server.BucketURL(podBucket))
 			Expect(err).NotTo(HaveOccurred())
-			defer func() { _ = raw.Close() }()
+			DeferCleanup(raw.Close)
 			Expect(raw.WriteAll(ctx, key, pdf('b', 3000), nil)).To(Succeed())
 			DeferCleanup(func() { Expect(raw.WriteAll(ctx, key, podFile, nil)).To(Succeed()) })
 
