@@ -178,6 +178,10 @@ verify: manifests generate fmt ## Fail when generated or formatted files differ 
 build: manifests generate fmt vet ## Build the manager binary.
 	go build -o "$(LOCALBIN)/manager" ./cmd
 
+.PHONY: build-plugin
+build-plugin: fmt vet ## Build the kubectl plugin, bin/kubectl-parcel (put bin/ on PATH: `kubectl parcel --help`).
+	go build -o "$(LOCALBIN)/kubectl-parcel" ./cmd/kubectl-parcel
+
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the cluster in your kubeconfig.
 	go run ./cmd

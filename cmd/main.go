@@ -40,6 +40,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -260,6 +261,9 @@ func run(ctx context.Context, o options) error {
 		Clock:       clock.RealClock{},
 	}).SetupWithManager(mgr, o.maxConcurrent); err != nil {
 		return fmt.Errorf("setting up the Parcel controller: %w", err)
+	}
+	if err := metrics.Registry.Register(&controllers.OverdueCollector{Reader: mgr.GetClient(), Elected: mgr.Elected()}); err != nil {
+		return fmt.Errorf("registering the overdue gauge: %w", err)
 	}
 	if settings.ArchiveAfter > 0 {
 		if err := (&controllers.RetentionReconciler{

@@ -107,9 +107,9 @@ func (r *ParcelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		}
 	}()
 
-	err := r.reconcileParcel(ctx, parcel)
+	result, err := r.reconcileParcel(ctx, parcel)
 	if !apierrors.IsConflict(err) {
-		return ctrl.Result{}, err
+		return result, err
 	}
 	staleCopies.Inc()
 	fresh := &trackingv1alpha1.Parcel{}
@@ -117,16 +117,17 @@ func (r *ParcelReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	parcel = fresh
-	return ctrl.Result{}, r.reconcileParcel(ctx, parcel)
+	return r.reconcileParcel(ctx, parcel)
 }
 
 // reconcileParcel runs one pass on one copy of the Parcel: deletion first,
 // then the finalizer, then the steps, and one status write. The pass's
 // Events and counters are recorded only once that write has succeeded (or
-// was not needed), so a failed write never records anything twice.
-func (r *ParcelReconciler) reconcileParcel(ctx context.Context, parcel *trackingv1alpha1.Parcel) (retErr error) {
+// was not needed), so a failed write never records anything twice. The
+// result asks for the next pass at the moment the parcel falls overdue.
+func (r *ParcelReconciler) reconcileParcel(ctx context.Context, parcel *trackingv1alpha1.Parcel) (_ ctrl.Result, retErr error) {
 	if !parcel.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, parcel)
+		return ctrl.Result{}, r.reconcileDelete(ctx, parcel)
 	}
 	before := parcel.DeepCopy()
 	var found report
@@ -139,13 +140,19 @@ func (r *ParcelReconciler) reconcileParcel(ctx context.Context, parcel *tracking
 	}()
 
 	if err := r.reconcileFinalizer(ctx, parcel); err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	fold := r.Transitions.Fold(parcel.Spec.Events)
 	r.reconcilePhase(before, parcel, fold, &found)
 	podErr := r.reconcileProofOfDelivery(ctx, before, parcel, fold, &found)
 	r.reconcileReady(parcel, fold)
-	return podErr
+	// Overdue has its own step and file (overdue.go), after the phase it
+	// measures.
+	recheck, overdueErr := r.reconcileOverdue(ctx, before, parcel, &found)
+	if err := errors.Join(podErr, overdueErr); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: recheck}, nil
 }
 
 // reconcilePhase writes the fold's verdict into phase, lastEventTime and
@@ -434,11 +441,16 @@ func moveResult(err error) string {
 
 // SetupWithManager registers the reconciler. Only spec changes (a new
 // generation) and reconcile requests trigger it, so its own status writes
-// never loop back.
+// never loop back; and a Courier's new maxTimeInStatus, for the parcels it
+// handles.
 func (r *ParcelReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
+	if err := indexParcelsByCourier(mgr); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&trackingv1alpha1.Parcel{}, builder.WithPredicates(
 			predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, reconcileRequested{}))).
+		Watches(&trackingv1alpha1.Courier{}, r.courierParcels(), builder.WithPredicates(maxTimeInStatusChanged)).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: maxConcurrentReconciles,
 			RateLimiter:             workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](retryBaseDelay, retryMaxDelay),

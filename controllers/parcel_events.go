@@ -72,6 +72,7 @@ const (
 	actionTransition = "Transition"
 	actionStorePODs  = "StoreProofOfDelivery"
 	actionDeletePODs = "DeleteProofOfDelivery"
+	actionOverdue    = "Overdue"
 )
 
 // report is what one pass found worth telling, compared with the copy the
@@ -86,6 +87,8 @@ type report struct {
 	// podFailures are the terminal proof-of-delivery failures, when they
 	// differ from those the status already reported.
 	podFailures []string
+	// overdue is the message of an Overdue condition the pass made True.
+	overdue string
 }
 
 // recordedEvent is one Kubernetes Event a pass records.
@@ -120,6 +123,9 @@ func (rep report) events(policy EventPolicy) []recordedEvent {
 	if len(rep.podFailures) > 0 {
 		out = append(out, recordedEvent{corev1.EventTypeWarning, trackingv1alpha1.EventProofOfDeliveryFailed, actionReconcile,
 			strings.Join(rep.podFailures, "; ")})
+	}
+	if rep.overdue != "" {
+		out = append(out, recordedEvent{corev1.EventTypeWarning, trackingv1alpha1.EventOverdue, actionOverdue, rep.overdue})
 	}
 	return out
 }

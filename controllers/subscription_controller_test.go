@@ -40,6 +40,7 @@ import (
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
 	"github.com/parcelops/parcel-operator/internal/notify"
+	"github.com/parcelops/parcel-operator/internal/retention"
 )
 
 // Names the specs share.
@@ -78,7 +79,7 @@ func startNotifyManager(name string) *notifyHarness {
 		Margin:      time.Second,
 		Tick:        200 * time.Millisecond,
 	}
-	nh.harness = startManager(name, "file://"+GinkgoT().TempDir(), PODRetentionRetain, func(mgr ctrl.Manager, h *harness) {
+	nh.harness = startManager(name, "file://"+GinkgoT().TempDir(), retention.RetainPODFiles, func(mgr ctrl.Manager, h *harness) {
 		// Verdicts are stamped on the same clock the notifier reads.
 		h.reconciler.Clock = nh.clock
 		Expect((&SubscriptionReconciler{
@@ -262,7 +263,7 @@ var _ = Describe("Notifying subscribers", Ordered, func() {
 		rcv := startReceiver()
 		key := newKey()
 		sub := h.subscribe(rcv, key, nil)
-		events := append(toDelivery(), delivered("delivered", 90, h.stage(sub.Namespace, "delivered", pdf(2048))))
+		events := append(toDelivery(), delivered(deliveredID, h.stage(sub.Namespace, pdf(2048))))
 		p := h.parcelIn(sub.Namespace, articleID, nil, events[0])
 		for _, e := range events[1:] {
 			reconciled(p)

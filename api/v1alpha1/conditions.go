@@ -34,6 +34,12 @@ const (
 	// ConditionStalled is True when the operator cannot make progress
 	// without a person, e.g. a proof of delivery that fails verification.
 	ConditionStalled = "Stalled"
+	// ConditionOverdue is True when the parcel has stayed in its status
+	// longer than its courier's maxTimeInStatus allows, and False while a
+	// limit applies and has not passed. It is absent when no limit applies
+	// (a terminal status, or none set). It is a fact about the parcel, not
+	// about reconciling it: Ready stays True and kstatus reads Current.
+	ConditionOverdue = "Overdue"
 )
 
 // Condition reasons. They double as the POD printer column, so they read as
@@ -54,6 +60,12 @@ const (
 	// ReasonInvalidStagingKey: an event names a staging key outside its own
 	// namespace's staging area; the file is not touched.
 	ReasonInvalidStagingKey = "InvalidStagingKey"
+	// ReasonTimeInStatusExceeded: Overdue is True; the parcel has been in
+	// its status longer than its courier allows.
+	ReasonTimeInStatusExceeded = "TimeInStatusExceeded"
+	// ReasonWithinTimeInStatus: Overdue is False; the message says when the
+	// parcel becomes overdue.
+	ReasonWithinTimeInStatus = "WithinTimeInStatus"
 )
 
 // Kubernetes Event reasons recorded on a Parcel.
@@ -75,4 +87,6 @@ const (
 	// EventReconcileFailed: reconciling failed for a reason other than the
 	// object store; the message says why. It is retried.
 	EventReconcileFailed = "ReconcileFailed"
+	// EventOverdue: the parcel became Overdue (a Warning).
+	EventOverdue = "Overdue"
 )

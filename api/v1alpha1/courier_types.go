@@ -17,6 +17,8 @@ limitations under the License.
 package v1alpha1
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -92,6 +94,42 @@ type CourierSpec struct {
 	// per second with bursts of 200.
 	// +optional
 	RateLimit *RateLimit `json:"rateLimit,omitempty"`
+
+	// maxTimeInStatus says, per status, how long one of the courier's
+	// parcels may stay in it before it is Overdue: for example InTransit
+	// 48h, FailedDelivery 72h. Only non-terminal statuses a scan can report
+	// are allowed (ReceivedInDepot, LoadedByDriver, InTransit,
+	// FailedDelivery, ReturnToDepot); a status not listed has no limit, and
+	// without the field no parcel of the courier is ever Overdue. The time
+	// counts from the parcel's status.lastEventTime.
+	// +optional
+	// +listType=map
+	// +listMapKey=status
+	// +kubebuilder:validation:MaxItems=8
+	MaxTimeInStatus []StatusTimeLimit `json:"maxTimeInStatus,omitempty"`
+}
+
+// Bounds of a StatusTimeLimit's duration.
+const (
+	MinTimeInStatus = time.Minute
+	MaxTimeInStatus = 365 * 24 * time.Hour
+)
+
+// StatusTimeLimit is how long a parcel may stay in one status.
+// +kubebuilder:validation:XValidation:rule="self.status != 'NotScanned' && self.status != 'Delivered' && self.status != 'ReturnToSender'",message="status must be one a scan can report and a parcel can leave: ReceivedInDepot, LoadedByDriver, InTransit, FailedDelivery or ReturnToDepot",fieldPath=".status"
+type StatusTimeLimit struct {
+	// status is the tracking status the limit applies to, in canonical form.
+	// +required
+	Status TrackingStatus `json:"status"`
+
+	// duration is how long a parcel may stay in the status, as a Go
+	// duration ("48h", "90m"); at least 1m and at most 8760h (a year).
+	// +required
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('8760h')",message="duration must be at least 1m and at most 8760h"
+	Duration metav1.Duration `json:"duration"`
 }
 
 // RateLimit is a token bucket: it refills at requestsPerSecond and holds at
@@ -176,6 +214,17 @@ func (c *Courier) Rate() (perSecond float64, burst int) {
 		return float64(rl.RequestsPerSecond), 2 * int(rl.RequestsPerSecond)
 	}
 	return float64(rl.RequestsPerSecond), int(rl.Burst)
+}
+
+// MaxTimeIn returns how long the courier's parcels may stay in status, and
+// false when the courier sets no limit for it.
+func (c *Courier) MaxTimeIn(status TrackingStatus) (time.Duration, bool) {
+	for _, l := range c.Spec.MaxTimeInStatus {
+		if l.Status == status {
+			return l.Duration.Duration, true
+		}
+	}
+	return 0, false
 }
 
 // MayCreateParcels reports whether the courier's updates may create Parcels.

@@ -208,7 +208,8 @@ type ParcelStatus struct {
 
 	// conditions: Ready says whether the status reflects the latest spec and
 	// all work is done; ProofOfDeliveryStored says whether every
-	// proof-of-delivery file is stored.
+	// proof-of-delivery file is stored; Overdue says whether the parcel has
+	// been in its status longer than its courier's maxTimeInStatus.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -308,6 +309,7 @@ type StoredProofOfDelivery struct {
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Last Event",type=date,JSONPath=`.status.lastEventTime`
 // +kubebuilder:printcolumn:name="POD",type=string,JSONPath=`.status.conditions[?(@.type=="ProofOfDeliveryStored")].reason`
+// +kubebuilder:printcolumn:name="Overdue",type=string,JSONPath=`.status.conditions[?(@.type=="Overdue")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Parcel struct {
 	metav1.TypeMeta `json:",inline"`

@@ -113,6 +113,8 @@ func run(ctx context.Context, o options) error {
 		{"WEBHOOK_URL", "http://" + o.webhookAddr},
 		{"COURIER_TOKEN", token},
 		{"BUCKET_URL", bucket},
+		// The bucket `kubectl parcel pod` downloads from.
+		{"PARCEL_POD_BUCKET", bucket},
 	} {
 		fmt.Fprintf(&envFile, "%s=%s\n", kv[0], kv[1])
 	}
@@ -129,6 +131,7 @@ In another shell:
     -F 'form_data={"articleId":"ARP1000052447","track_status":"Received in Depo","track_datetime":"2025-10-08T07:30:00Z"}' \
     "$WEBHOOK_URL/api/v1/webhook/parcel-status"
   kubectl -n %s get pcl
+  make build-plugin; PATH="$PWD/bin:$PATH" kubectl parcel history ARP1000052447 -n %[3]s
 
 Ctrl-C stops everything.
 

@@ -17,6 +17,7 @@ limitations under the License.
 package podstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -521,6 +522,31 @@ var _ = DescribeTableSubtree("a Store",
 			defer func() { _ = resp.Body.Close() }()
 			Expect(resp.StatusCode).To(Equal(http.StatusOK))
 			Expect(io.ReadAll(resp.Body)).To(Equal(data))
+		})
+
+		It("downloads a stored file verified, and refuses one that differs from the record or lies elsewhere", func(ctx SpecContext) {
+			data := pdf(5000, 21)
+			stored, err := store.Move(ctx, moveRequest("e2", stage(ctx, "e2", data)))
+			Expect(err).NotTo(HaveOccurred())
+			pod := v1alpha1.StoredProofOfDelivery{EventID: "e2", URL: stored.URL, SHA256: stored.SHA256, Size: stored.Size}
+			var got bytes.Buffer
+			Expect(store.Download(ctx, pod, &got)).To(Succeed())
+			Expect(got.Bytes()).To(Equal(data))
+
+			Expect(store.KeyOf(stored.URL)).To(Equal(stored.Key))
+			_, err = store.KeyOf("s3://elsewhere/" + stored.Key)
+			Expect(err).To(MatchError(podstore.ErrOtherBucket))
+			_, err = store.KeyOf(objectBase + "/incoming/acme/e2/0123456789abcdef")
+			Expect(err).To(MatchError(podstore.ErrOtherBucket))
+
+			Expect(raw.WriteAll(ctx, stored.Key, pdf(5000, 22), nil)).To(Succeed())
+			err = store.Download(ctx, pod, io.Discard)
+			Expect(err).To(MatchError(podstore.ErrVerificationFailed))
+			Expect(err.Error()).To(ContainSubstring("the parcel records 5000 bytes with sha256 " + stored.SHA256))
+			Expect(raw.WriteAll(ctx, stored.Key, data[:4999], nil)).To(Succeed())
+			Expect(store.Download(ctx, pod, io.Discard)).To(MatchError(podstore.ErrVerificationFailed))
+			Expect(raw.Delete(ctx, stored.Key)).To(Succeed())
+			Expect(store.Download(ctx, pod, io.Discard)).To(MatchError(ContainSubstring("does not exist")))
 		})
 
 		// Well over S3's 5 MiB multipart threshold, so uploads take the

@@ -17,10 +17,13 @@ limitations under the License.
 package crd_test
 
 import (
+	"time"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
@@ -67,5 +70,47 @@ var _ = Describe("Courier validation by the API server", func() {
 			q := resource.MustParse("101Mi")
 			c.Spec.MaxProofOfDeliverySize = &q
 		}, "spec.maxProofOfDeliverySize", "must be more than 0 and at most 100Mi"),
+		Entry("a time limit on a terminal status", func(c *trackingv1alpha1.Courier) {
+			c.Spec.MaxTimeInStatus = []trackingv1alpha1.StatusTimeLimit{limit(trackingv1alpha1.StatusDelivered, "48h")}
+		}, "spec.maxTimeInStatus[0].status", "must be one a scan can report and a parcel can leave"),
+		Entry("a time limit on Not Scanned", func(c *trackingv1alpha1.Courier) {
+			c.Spec.MaxTimeInStatus = []trackingv1alpha1.StatusTimeLimit{limit(trackingv1alpha1.StatusNotScanned, "48h")}
+		}, "spec.maxTimeInStatus[0].status", "ReceivedInDepot, LoadedByDriver, InTransit, FailedDelivery or ReturnToDepot"),
+		Entry("a status nobody knows", func(c *trackingv1alpha1.Courier) {
+			c.Spec.MaxTimeInStatus = []trackingv1alpha1.StatusTimeLimit{limit("Lost", "48h")}
+		}, "spec.maxTimeInStatus[0].status", "Unsupported value"),
+		Entry("the same status twice", func(c *trackingv1alpha1.Courier) {
+			c.Spec.MaxTimeInStatus = []trackingv1alpha1.StatusTimeLimit{
+				limit(trackingv1alpha1.StatusInTransit, "48h"), limit(trackingv1alpha1.StatusInTransit, "72h")}
+		}, "spec.maxTimeInStatus[1]", "Duplicate value"),
+		Entry("a limit under a minute", func(c *trackingv1alpha1.Courier) {
+			c.Spec.MaxTimeInStatus = []trackingv1alpha1.StatusTimeLimit{limit(trackingv1alpha1.StatusInTransit, "59s")}
+		}, "spec.maxTimeInStatus[0].duration", "must be at least 1m and at most 8760h"),
+		Entry("a limit over a year", func(c *trackingv1alpha1.Courier) {
+			c.Spec.MaxTimeInStatus = []trackingv1alpha1.StatusTimeLimit{limit(trackingv1alpha1.StatusInTransit, "8761h")}
+		}, "spec.maxTimeInStatus[0].duration", "must be at least 1m and at most 8760h"),
 	)
+
+	It("accepts time limits on every status a parcel can leave, and refuses a duration that is not Go's", func() {
+		c := newCourier(ns)
+		for _, s := range []trackingv1alpha1.TrackingStatus{trackingv1alpha1.StatusReceivedInDepot, trackingv1alpha1.StatusLoadedByDriver,
+			trackingv1alpha1.StatusInTransit, trackingv1alpha1.StatusFailedDelivery, trackingv1alpha1.StatusReturnToDepot} {
+			c.Spec.MaxTimeInStatus = append(c.Spec.MaxTimeInStatus, limit(s, "1m"))
+		}
+		c.Spec.MaxTimeInStatus[2] = limit(trackingv1alpha1.StatusInTransit, "8760h")
+		Expect(k8sClient.Create(ctx, c)).To(Succeed())
+		for _, s := range trackingv1alpha1.Statuses() {
+			_, limited := c.MaxTimeIn(s)
+			Expect(limited).To(Equal(!trackingv1alpha1.DefaultTransitions.IsTerminal(s) && s != trackingv1alpha1.StatusNotScanned), string(s))
+		}
+
+		raw := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"maxTimeInStatus":[{"status":"InTransit","duration":"2d"}]}}`))
+		expectInvalid(k8sClient.Patch(ctx, c, raw), "spec.maxTimeInStatus[0].duration", "should match")
+	})
 })
+
+func limit(s trackingv1alpha1.TrackingStatus, d string) trackingv1alpha1.StatusTimeLimit {
+	parsed, err := time.ParseDuration(d)
+	Expect(err).NotTo(HaveOccurred())
+	return trackingv1alpha1.StatusTimeLimit{Status: s, Duration: metav1.Duration{Duration: parsed}}
+}

@@ -294,7 +294,8 @@ var _ = Describe("Parcels through kubectl", func() {
 			out = strings.ReplaceAll(out, "parcel.tracking.parcelops.io/", "")
 			lines := strings.Split(strings.TrimSpace(out), "\n")
 			Expect(lines).To(HaveLen(4), resource)
-			Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "ARTICLE", "STATUS", "LAST", "EVENT", "POD", "AGE"}))
+			Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "ARTICLE", "STATUS", "LAST", "EVENT", "POD", "OVERDUE", "AGE"}))
+			// No courier sets a maxTimeInStatus here: OVERDUE is empty.
 			row := strings.Fields(lines[1])
 			Expect(row).To(HaveLen(6), lines[1])
 			Expect(row[:3]).To(Equal([]string{"arp1", "ARP1", "Delivered"}))
