@@ -469,7 +469,7 @@ var _ = Describe("Notifying subscribers", Ordered, func() {
 		Expect(k8sClient.Patch(ctx, sub, patch)).To(Succeed())
 		got := subscriptionReady(sub, trackingv1alpha1.ReasonSubscriptionSecretInvalid)
 		msg := meta.FindStatusCondition(got.Status.Conditions, trackingv1alpha1.ConditionReady).Message
-		Expect(msg).To(ContainSubstring(`Secret "`+receiverSecret+`" signingKey`))
+		Expect(msg).To(ContainSubstring(`Secret "` + receiverSecret + `" signingKey`))
 		Expect(msg).NotTo(ContainSubstring("not-a-whsec-key-but-secret"))
 	})
 
