@@ -182,8 +182,8 @@ var maxTimeInStatusChanged = predicate.Funcs{
 
 // overdueDesc describes parcel_overdue.
 var overdueDesc = prometheus.NewDesc("parcel_overdue",
-	"Parcels whose Overdue condition is True, by namespace and status. Only the elected leader reports it.",
-	[]string{"namespace", "status"}, nil)
+	"Parcels whose Overdue condition is True, by the namespace of the Parcel and its status. Only the elected leader reports it.",
+	[]string{"parcel_namespace", "status"}, nil)
 
 // collectTimeout bounds one scrape's read of the cache.
 const collectTimeout = 10 * time.Second

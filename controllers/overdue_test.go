@@ -198,9 +198,9 @@ var _ = Describe("Overdue, on a fake clock", Ordered, func() {
 		Expect(testutil.CollectAndCount(collector)).To(Equal(0))
 		close(elected)
 		Expect(testutil.CollectAndCompare(collector, strings.NewReader(`
-# HELP parcel_overdue Parcels whose Overdue condition is True, by namespace and status. Only the elected leader reports it.
+# HELP parcel_overdue Parcels whose Overdue condition is True, by the namespace of the Parcel and its status. Only the elected leader reports it.
 # TYPE parcel_overdue gauge
-parcel_overdue{namespace="`+p.Namespace+`",status="InTransit"} 1
+parcel_overdue{parcel_namespace="`+p.Namespace+`",status="InTransit"} 1
 `), "parcel_overdue")).To(Succeed())
 
 		By("clearing it when a new event arrives: a re-scan restarts the time in status")

@@ -79,6 +79,15 @@ var trafficOnlyMetrics = map[string]string{
 	// (at least 1h) while the bucket is down. controllers' retention tests
 	// cover it against a real S3 server.
 	"parcel_archive_failures_total": "an archive failure",
+	// Need a Subscription delivering to a receiver; controllers'
+	// subscription specs deliver to real HTTP receivers, and the fault
+	// tests kill the receiver and the leader mid-delivery.
+	"parcel_notification_deliveries_total":                 "a notification delivery",
+	"parcel_notification_backlog":                          "a Subscription",
+	"parcel_notification_delivery_duration_seconds_bucket": "a notification delivery",
+	// Needs a parcel past its courier's maxTimeInStatus (at least a
+	// minute); controllers' overdue specs drive it on a fake clock.
+	"parcel_overdue": "an overdue parcel",
 }
 
 // dashboardAndAlertMetrics runs promql-metrics (make promql-metrics) over the
