@@ -196,7 +196,7 @@ var _ = Describe("parcel-operator, installed and run as a user would", Ordered, 
 		Eventually(func(g Gomega) {
 			lines := strings.Split(strings.TrimSpace(kubectl(nil, "-n", "acme", "get", "pcl")), "\n")
 			g.Expect(lines).To(HaveLen(2))
-			g.Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "ARTICLE", "STATUS", "LAST", "EVENT", "POD", "AGE"}))
+			g.Expect(strings.Fields(lines[0])).To(Equal([]string{"NAME", "ARTICLE", "STATUS", "LAST", "EVENT", "POD", "OVERDUE", "AGE"}))
 			row := strings.Fields(lines[1])
 			g.Expect(row[:3]).To(Equal([]string{seedParcel, "ARP1000052447", "Delivered"}))
 			g.Expect(row[4]).To(Equal("Stored"))
