@@ -50,6 +50,10 @@ type Update struct {
 	TimeReported bool
 	// Remarks is the courier's free text, possibly empty.
 	Remarks string
+	// Location is where the scan happened, possibly empty.
+	Location string
+	// SignedBy is who signed for a delivery, possibly empty.
+	SignedBy string
 	// EventID is the courier's eventId, else
 	// v1alpha1.DeriveEventID(ArticleID, Status, Time).
 	EventID string
@@ -66,6 +70,8 @@ const (
 	fieldTrackStatus   = "track_status"
 	fieldTrackDatetime = "track_datetime"
 	fieldRemarks       = "remarks"
+	fieldLocation      = "location"
+	fieldSignedBy      = "signedBy"
 	fieldEventID       = "eventId"
 	fieldContentType   = "Content-Type"
 	// fieldContentEncoding: a compressed body is refused (415) before
@@ -75,7 +81,8 @@ const (
 
 // updateFields are the members of the update object, in the order problems
 // are reported.
-var updateFields = []string{fieldArticleID, fieldTrackStatus, fieldTrackDatetime, fieldRemarks, fieldEventID}
+var updateFields = []string{fieldArticleID, fieldTrackStatus, fieldTrackDatetime, fieldRemarks, fieldLocation,
+	fieldSignedBy, fieldEventID}
 
 // ParseUpdate validates one form_data JSON object. receivedAt is the server's
 // receive time. The error is always a *Problem (400, or 413 when data is
@@ -96,6 +103,8 @@ func ParseUpdate(data []byte, receivedAt time.Time, limits Limits) (Update, erro
 	p.trackStatus()
 	p.trackDatetime()
 	p.remarks()
+	p.location()
+	p.signedBy()
 	p.eventID()
 
 	p.problems = append(p.problems, obj.unknownProblems()...)
@@ -190,15 +199,46 @@ func (p *fieldParse) trackDatetime() {
 	}
 }
 
-// remarks: optional, checkRemarks.
+// remarks: optional, free text of at most v1alpha1.MaxRemarksLength
+// characters, on several lines.
 func (p *fieldParse) remarks() {
 	remarks, state := p.obj.text(fieldRemarks, &p.problems)
 	if state == memberPresent {
-		if detail := checkRemarks(remarks); detail != "" {
+		if detail := checkText(fieldRemarks, remarks, v1alpha1.MaxRemarksLength, true); detail != "" {
 			p.problem(fieldRemarks, "%s", detail)
 		}
 		p.u.Remarks = remarks
 	}
+}
+
+// location: optional, one line of at most v1alpha1.MaxLocationLength
+// characters.
+func (p *fieldParse) location() {
+	location, state := p.obj.text(fieldLocation, &p.problems)
+	if state == memberPresent {
+		if detail := checkText(fieldLocation, location, v1alpha1.MaxLocationLength, false); detail != "" {
+			p.problem(fieldLocation, "%s", detail)
+		}
+		p.u.Location = location
+	}
+}
+
+// signedBy: optional, one line of at most v1alpha1.MaxSignedByLength
+// characters, and only with a Delivered status (checked once the status
+// is known to be valid).
+func (p *fieldParse) signedBy() {
+	signedBy, state := p.obj.text(fieldSignedBy, &p.problems)
+	if state != memberPresent {
+		return
+	}
+	if detail := checkText(fieldSignedBy, signedBy, v1alpha1.MaxSignedByLength, false); detail != "" {
+		p.problem(fieldSignedBy, "%s", detail)
+	}
+	if p.u.Status.IsValid() && p.u.Status != v1alpha1.StatusDelivered {
+		p.problem(fieldSignedBy, "signedBy is only accepted with a Delivered track_status (who signed for the parcel); "+
+			"this update's status is %s: leave signedBy out", p.u.Status.DisplayName())
+	}
+	p.u.SignedBy = signedBy
 }
 
 // eventID: optional (derived), v1alpha1.ValidateEventID.
@@ -212,18 +252,24 @@ func (p *fieldParse) eventID() {
 	}
 }
 
-// checkRemarks says what is wrong with remarks, or "".
-func checkRemarks(s string) string {
-	if n := utf8.RuneCountInString(s); n > v1alpha1.MaxRemarksLength {
-		return fmt.Sprintf("remarks is %d characters long; at most %d are allowed", n, v1alpha1.MaxRemarksLength)
+// checkText says what is wrong with the free text s of field, or "": at
+// most max characters, and no control characters but tab, line feed and
+// carriage return when multiline, none at all otherwise.
+func checkText(field, s string, maxChars int, multiline bool) string {
+	if n := utf8.RuneCountInString(s); n > maxChars {
+		return fmt.Sprintf("%s is %d characters long; at most %d are allowed", field, n, maxChars)
 	}
 	i := 0
 	for _, r := range s {
 		i++
-		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
-			return fmt.Sprintf("remarks contains the control character U+%04X at character %d; "+
-				"only tab, line feed and carriage return are allowed", r, i)
+		if !unicode.IsControl(r) || multiline && (r == '\t' || r == '\n' || r == '\r') {
+			continue
 		}
+		allowed := "only tab, line feed and carriage return are allowed"
+		if !multiline {
+			allowed = "it is one line of text"
+		}
+		return fmt.Sprintf("%s contains the control character U+%04X at character %d; %s", field, r, i, allowed)
 	}
 	return ""
 }

@@ -908,6 +908,18 @@ var _ = Describe("Hostile requests", Ordered, ContinueOnFailure, func() {
 		}, http.StatusBadRequest, "pod_file", "pod_file is empty"),
 
 		// The update object.
+		Entry("a location that injects a log line", func() hostile {
+			return attackerForm(attackerUpdate(`"location":"Colombo\n{\"level\":\"error\"}"`))
+		}, http.StatusBadRequest, "location", "it is one line of text"),
+		Entry("a location of 4 KiB", func() hostile {
+			return attackerJSON(attackerUpdate(`"location":"` + strings.Repeat("x", 4<<10) + `"`))
+		}, http.StatusBadRequest, "location", "at most 256 are allowed"),
+		Entry("signedBy on a scan that is not a delivery", func() hostile {
+			return attackerForm(attackerUpdate(`"signedBy":"Someone Else"`))
+		}, http.StatusBadRequest, "signedBy", "only accepted with a Delivered track_status"),
+		Entry("signedBy an object", func() hostile {
+			return attackerJSON(update(hostileAttackerArticle, "Delivered", "2025-10-08T10:15:00Z", `"signedBy":{"name":"x"}`))
+		}, http.StatusBadRequest, "signedBy", "not an object"),
 		Entry("an unknown JSON field", func() hostile {
 			return attackerForm(attackerUpdate(`"courier":"someone else"`))
 		}, http.StatusBadRequest, "courier", "the allowed fields are articleId, track_status"),

@@ -48,6 +48,8 @@ type EventView struct {
 	StatusDisplay string                          `json:"statusDisplay"`
 	Time          time.Time                       `json:"time"`
 	Remarks       string                          `json:"remarks,omitempty"`
+	Location      string                          `json:"location,omitempty"`
+	SignedBy      string                          `json:"signedBy,omitempty"`
 	Result        string                          `json:"result"`
 	Reason        string                          `json:"reason,omitempty"`
 }
@@ -107,6 +109,8 @@ func (s *Server) handleParcel(w http.ResponseWriter, r *http.Request, c *caller)
 			StatusDisplay: e.Status.DisplayName(),
 			Time:          e.Time.UTC(),
 			Remarks:       e.Remarks,
+			Location:      e.Location,
+			SignedBy:      e.SignedBy,
 			Result:        resultName(step.Verdict.Result),
 			Reason:        step.Verdict.Reason,
 		})

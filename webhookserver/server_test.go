@@ -316,6 +316,34 @@ var _ = Describe("POST "+UpdatePath, func() {
 			Should(Equal(trackingv1alpha1.StatusDelivered))
 	})
 
+	It("keeps where a scan happened and who signed for the delivery, and reads them back", func() {
+		c := newCourier()
+		c.deliverable("ARP1000052448")
+		a := c.postJSON(update("ARP1000052448", "Delivered", "2025-10-08T10:15:00Z",
+			`"location":"Colombo 03, Galle Rd"`, `"signedBy":"R. Perera"`))
+		Expect(a.code).To(Equal(http.StatusOK), "%s", a.body)
+		last := c.parcel("ARP1000052448").Spec.Events[3]
+		Expect(last.Location).To(Equal("Colombo 03, Galle Rd"))
+		Expect(last.SignedBy).To(Equal("R. Perera"))
+
+		read := c.getParcel("ARP1000052448")
+		Expect(read.code).To(Equal(http.StatusOK), "%s", read.body)
+		var view ParcelView
+		Expect(json.Unmarshal(read.body, &view)).To(Succeed())
+		Expect(view.Events).To(HaveLen(4))
+		Expect(view.Events[3].Location).To(Equal("Colombo 03, Galle Rd"))
+		Expect(view.Events[3].SignedBy).To(Equal("R. Perera"))
+		Expect(view.Events[0].Location).To(BeEmpty())
+		Expect(string(read.body)).NotTo(ContainSubstring(`"signedBy":""`), "absent when not sent")
+
+		By("refusing signedBy on a scan that is not a delivery, writing nothing")
+		before := c.parcel("ARP1000052448")
+		refused := c.postJSON(update("ARP1000052448", "In Transit", "2025-10-08T11:00:00Z", `"signedBy":"R. Perera"`))
+		Expect(refused.code).To(Equal(http.StatusBadRequest), "%s", refused.body)
+		Expect(string(refused.body)).To(ContainSubstring("signedBy is only accepted with a Delivered track_status"))
+		Expect(c.parcel("ARP1000052448").Spec).To(Equal(before.Spec))
+	})
+
 	It("records a urlencoded update, as Python requests' data= and PHP's http_build_query send it", func() {
 		c := newCourier()
 		c.deliverable("ARP1000052447")

@@ -114,6 +114,8 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 		Time:       metav1.NewTime(u.Time),
 		ReceivedAt: &metav1.Time{Time: receivedAt.UTC().Truncate(time.Second)},
 		Remarks:    u.Remarks,
+		Location:   u.Location,
+		SignedBy:   u.SignedBy,
 		Source:     courier.Name,
 	}
 	pod := podNone

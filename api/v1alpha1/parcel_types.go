@@ -28,6 +28,10 @@ const (
 	MaxEvents = 256
 	// MaxRemarksLength is the longest remark one event carries.
 	MaxRemarksLength = 1024
+	// MaxLocationLength is the longest location one event carries.
+	MaxLocationLength = 256
+	// MaxSignedByLength is the longest name a delivery was signed by.
+	MaxSignedByLength = 128
 	// MaxEventIDLength is the longest event id.
 	MaxEventIDLength = 64
 )
@@ -80,6 +84,7 @@ type ParcelSpec struct {
 
 // TrackingEvent is one tracking update: a scan reported by a courier, or a
 // correction written by a person.
+// +kubebuilder:validation:XValidation:rule="!has(self.signedBy) || self.status == 'Delivered'",message="signedBy is only allowed on a Delivered event",fieldPath=".signedBy"
 type TrackingEvent struct {
 	// id identifies the event. Couriers may send their own eventId; otherwise
 	// it is derived from the article ID, status and time, so a retried update
@@ -108,6 +113,17 @@ type TrackingEvent struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	Remarks string `json:"remarks,omitempty"`
+
+	// location is where the scan happened, as the courier describes it (a
+	// depot, a town, a postcode): free text on one line.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Location string `json:"location,omitempty"`
+
+	// signedBy is who signed for the parcel, on a Delivered event only.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	SignedBy string `json:"signedBy,omitempty"`
 
 	// source names who reported the event: the authenticated courier, or
 	// whatever a person writing the event with kubectl chooses.

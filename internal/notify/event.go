@@ -61,6 +61,10 @@ type Data struct {
 	// person who wrote it.
 	Courier string `json:"courier,omitempty"`
 	Remarks string `json:"remarks,omitempty"`
+	// Location is where the scan happened, as the courier described it.
+	Location string `json:"location,omitempty"`
+	// SignedBy is who signed for a delivery.
+	SignedBy string `json:"signedBy,omitempty"`
 	// Force is set on a person's correction that bypassed the graph.
 	Force bool `json:"force,omitempty"`
 	// Reason says why an update was rejected.
@@ -135,6 +139,8 @@ func Encode(subscription types.UID, n *Notification) ([]byte, error) {
 		Time:           n.Event.Time.UTC(),
 		Courier:        n.Event.Source,
 		Remarks:        n.Event.Remarks,
+		Location:       n.Event.Location,
+		SignedBy:       n.Event.SignedBy,
 		Force:          n.Event.Force,
 		Reason:         n.Reason,
 	}

@@ -67,6 +67,8 @@ func seedEvents(ns string) []trackingv1alpha1.TrackingEvent {
 	delivered := event("ev-4", trackingv1alpha1.StatusDelivered, 135)
 	delivered.ReceivedAt = &received
 	delivered.Remarks = "Delivered successfully"
+	delivered.Location = "Colombo 03"
+	delivered.SignedBy = "R. Perera"
 	delivered.ProofOfDelivery = &trackingv1alpha1.ProofOfDeliveryUpload{
 		StagingKey:  "incoming/" + ns + "/ev-4",
 		SHA256:      strings.Repeat("ab", 32),
@@ -138,6 +140,15 @@ var _ = Describe("Parcel validation by the API server", func() {
 		Entry("a remark of 1025 characters", func(p *trackingv1alpha1.Parcel) {
 			p.Spec.Events[1].Remarks = strings.Repeat("r", trackingv1alpha1.MaxRemarksLength+1)
 		}, "spec.events[1].remarks", "Too long", "1024"),
+		Entry("a location of 257 characters", func(p *trackingv1alpha1.Parcel) {
+			p.Spec.Events[1].Location = strings.Repeat("l", trackingv1alpha1.MaxLocationLength+1)
+		}, "spec.events[1].location", "Too long", "256"),
+		Entry("a signedBy of 129 characters", func(p *trackingv1alpha1.Parcel) {
+			p.Spec.Events[3].SignedBy = strings.Repeat("s", trackingv1alpha1.MaxSignedByLength+1)
+		}, "spec.events[3].signedBy", "Too long", "128"),
+		Entry("signedBy on an event that is not Delivered", func(p *trackingv1alpha1.Parcel) {
+			p.Spec.Events[1].SignedBy = "R. Perera"
+		}, "spec.events[1].signedBy", "only allowed on a Delivered event"),
 		Entry("an empty event id", func(p *trackingv1alpha1.Parcel) { p.Spec.Events[0].ID = "" },
 			"spec.events[0].id"),
 		Entry("an event id of 65 characters", func(p *trackingv1alpha1.Parcel) {
