@@ -113,7 +113,7 @@ func TestReadersAgree(t *testing.T) {
 		limits         Limits
 	}{
 		{name: "a member sent twice", formData: `{"articleId":"A1","articleId":"A2","track_status":"Delivered"}`},
-		{name: "an unknown member", formData: `{"articleId":"A1","track_status":"Delivered","signedBy":"x"}`},
+		{name: "an unknown member", formData: `{"articleId":"A1","track_status":"Delivered","courier":"x"}`},
 		{name: "over the limit", formData: requestSeed, limits: Limits{MaxFormDataBytes: 64}},
 		{name: "invalid UTF-8", formData: "{\"articleId\":\"A1\",\"track_status\":\"Deliver\xc3ed\"}"},
 		{name: "nesting deeper than the decoder allows",

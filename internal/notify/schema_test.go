@@ -44,7 +44,7 @@ func TestDataMatchesItsSchema(t *testing.T) {
 	}
 	e := scan(evDelivered, trackingv1alpha1.StatusDelivered, 0)
 	at := metav1.NewTime(t0)
-	e.ReceivedAt, e.Remarks, e.Force = &at, "x", true
+	e.ReceivedAt, e.Remarks, e.Location, e.SignedBy, e.Force = &at, "x", "l", "s", true
 	full := Notification{Type: trackingv1alpha1.NotificationProofOfDeliveryStored, ParcelUID: "u", Namespace: "n", Name: "p",
 		ArticleID: "A", Event: e, Reason: "r",
 		Stored: &trackingv1alpha1.StoredProofOfDelivery{URL: "u", SHA256: "s", Size: 1, StoredAt: metav1.NewTime(t0.Add(time.Hour))}}
