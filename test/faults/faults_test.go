@@ -67,6 +67,9 @@ var _ = Describe("Under steady courier load", Ordered, func() {
 	AfterAll(func() {
 		GinkgoWriter.Println(summary())
 		AddReportEntry("fault test summary", summary())
+		// The next container starts its own replicas, and one of these
+		// would hold the Lease.
+		stopReplicas()
 	})
 
 	It("(a) loses nothing when the API server restarts", func() {

@@ -216,6 +216,10 @@ var _ = Describe("Notifications under faults", Ordered, func() {
 		}
 	})
 
+	// The next container starts its own replicas, and one of these would
+	// hold the Lease.
+	AfterAll(stopReplicas)
+
 	It("(e) delivers every transition at least once when the receiver is down for 30 s under courier load", func() {
 		ld := startLoad(ctx, "NE", couriers, first.url)
 		acked := waitAcked(ld, 0)
