@@ -79,6 +79,9 @@ type bench struct {
 	manager    *manager
 	audit      *auditLog
 	couriers   []courier
+	// managerArgs are the -manager-arg flags, given to every start of the
+	// manager.
+	managerArgs []string
 }
 
 // start builds the manager, starts kube-apiserver and etcd with the CRDs

@@ -65,6 +65,7 @@ type options struct {
 	maxAPIServerRSS uint64
 	charts          string
 	eventModes      []string
+	managerArgs     []string
 }
 
 func main() {
@@ -97,6 +98,14 @@ func main() {
 			o.eventModes = append(o.eventModes, v)
 			return nil
 		})
+	flag.Func("manager-arg", "A flag every start of the manager is given (e.g. -manager-arg=--max-concurrent-reconciles=16); "+
+		"repeat for several.", func(v string) error {
+		if !strings.HasPrefix(v, "--") {
+			return errors.New("want a manager flag, such as --max-concurrent-reconciles=16")
+		}
+		o.managerArgs = append(o.managerArgs, v)
+		return nil
+	})
 	flag.IntVar(&o.couriers, "couriers", 4, "Couriers the clients are spread over (each may use half the write slots).")
 	flag.StringVar(&o.out, "out", "bin/bench/results.json", "Where the JSON results go.")
 	flag.DurationVar(&o.drain, "drain", 2*time.Minute, "How long a step waits for the reconciler to catch up after it stops sending.")
@@ -164,7 +173,7 @@ func runBench(ctx context.Context, o options) (*results, error) {
 		CPUs:      runtime.NumCPU(),
 		Options: optionsJSON{Concurrency: o.concurrency, Step: o.step.String(), RawStep: o.rawStep.String(),
 			Parcels: o.parcels, Couriers: o.couriers, Pool: o.pool, Sustained: o.sustained.String(), Idle: o.idle.String(),
-			MaxAPIServerRSSBytes: o.maxAPIServerRSS, Events: o.eventModes},
+			MaxAPIServerRSSBytes: o.maxAPIServerRSS, Events: o.eventModes, ManagerArgs: o.managerArgs},
 	}
 	b, err := start(ctx)
 	if b != nil {
@@ -173,6 +182,7 @@ func runBench(ctx context.Context, o options) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.managerArgs = o.managerArgs
 
 	// R_raw, before the manager exists, so nothing else writes.
 	if err := b.createNamespace(ctx, rawNamespace); err != nil {

@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,7 +74,7 @@ func (b *bench) startManager(ctx context.Context, extraArgs ...string) (time.Dur
 		"--pod-bucket=" + b.s3.BucketURL(podBucket),
 		// The notification steps' receiver is on loopback.
 		"--notification-allow-loopback",
-	}, extraArgs...)
+	}, append(slices.Clone(b.managerArgs), extraArgs...)...)
 	env := append([]string{"KUBECONFIG=" + b.kubeconfig}, b.s3.Env()...)
 	if m.proc, err = managerproc.Start(b.managerBin, args, env, m.log); err != nil {
 		return 0, err

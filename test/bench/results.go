@@ -68,6 +68,8 @@ type optionsJSON struct {
 	MaxAPIServerRSSBytes uint64 `json:"maxApiServerRssBytes"`
 	// Events are the manager --events settings of the E steps.
 	Events []string `json:"events,omitempty"`
+	// ManagerArgs are flags every start of the manager was given.
+	ManagerArgs []string `json:"managerArgs,omitempty"`
 }
 
 // quantiles are latencies in milliseconds.

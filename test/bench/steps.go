@@ -161,6 +161,7 @@ func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error
 		if _, err := b.startManager(ctx); err != nil {
 			return err
 		}
+		d.url = b.manager.webhookURL
 	}
 	return b.notifySteps(ctx, o, d, tr, pool, res)
 }
@@ -262,6 +263,11 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	st.Unreconciled = tr.outstanding()
 
 	st.tally(samples, elapsed, start, raw, lags, lastSeen)
+	if st.Accepted == 0 {
+		// Nothing to divide by: a step that measured nothing must not
+		// pass as a zero cost.
+		return st, fmt.Errorf("step %s: no update accepted of %d sent (answers %v)", spec.name, st.Requests, st.Codes)
+	}
 	st.Conflicts409 = int(after.sum(metricRESTRequests, labelConflict) - before.sum(metricRESTRequests, labelConflict))
 	st.PODStoredBytes = int64(after.sum(metricPODStored) - before.sum(metricPODStored))
 	st.StatusWrites = b.audit.total(courierNS) - writesBefore
