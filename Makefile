@@ -11,8 +11,9 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOVULNCHECK_VERSION ?= v1.9.0
 VERSITYGW_VERSION ?= 1.8.0
 HELM_VERSION ?= v3.22.0
-# The github.com/prometheus/prometheus module version promtool is built from.
-PROMETHEUS_VERSION ?= v0.316.0
+# The Prometheus release promtool is (as its Go module version: v0.305.3 is
+# Prometheus 3.5.3, the LTS line), also the parser promql-metrics is built from.
+PROMETHEUS_VERSION ?= v0.305.3
 
 # Where `make dev` serves the courier API, and its bucket (default: a
 # directory under bin/dev).

@@ -199,11 +199,9 @@ func ruleExpressions(raw []byte, file string) ([]expression, error) {
 	return out, nil
 }
 
-var promql = parser.NewParser(parser.Options{})
-
 // metricNames parses query and returns the metric names its selectors name.
 func metricNames(query string) ([]string, error) {
-	expr, err := promql.ParseExpr(query)
+	expr, err := parser.ParseExpr(query)
 	if err != nil {
 		return nil, err
 	}
