@@ -144,7 +144,7 @@ func (r *ParcelReconciler) reconcileParcel(ctx context.Context, parcel *tracking
 	}
 	fold := r.Transitions.Fold(parcel.Spec.Events)
 	r.reconcilePhase(before, parcel, fold, &found)
-	podErr := r.reconcileProofOfDelivery(ctx, before, parcel, fold, &found)
+	podErr := r.reconcileProofOfDelivery(ctx, before, parcel, &found)
 	r.reconcileReady(parcel, fold)
 	// Overdue has its own step and file (overdue.go), after the phase it
 	// measures.
@@ -192,17 +192,14 @@ func (r *ParcelReconciler) reconcilePhase(before, parcel *trackingv1alpha1.Parce
 // vanished is a terminal failure (retrying cannot fix it); an unreachable
 // object store is transient and returned, so the work queue backs off.
 func (r *ParcelReconciler) reconcileProofOfDelivery(ctx context.Context, before, parcel *trackingv1alpha1.Parcel,
-	fold trackingv1alpha1.FoldResult, found *report) error {
+	found *report) error {
 	stored := make(map[string]trackingv1alpha1.StoredProofOfDelivery, len(parcel.Status.ProofOfDelivery))
 	for _, s := range parcel.Status.ProofOfDelivery {
 		stored[s.EventID] = s
 	}
-	duplicate := make(map[int]bool)
-	for _, step := range fold.Steps {
-		if step.Verdict.Result == trackingv1alpha1.ResultDuplicate {
-			duplicate[step.Index] = true
-		}
-	}
+	// An event's file may have come with a later repeat of it (a proof of
+	// delivery sent after its scan); only the first file of each id counts.
+	proofs := trackingv1alpha1.Proofs(parcel.Spec.Events)
 
 	var (
 		expected, done int
@@ -212,7 +209,7 @@ func (r *ParcelReconciler) reconcileProofOfDelivery(ctx context.Context, before,
 	)
 	for i := range parcel.Spec.Events {
 		e := &parcel.Spec.Events[i]
-		if e.ProofOfDelivery == nil || duplicate[i] {
+		if j, ok := proofs[e.ID]; !ok || j != i {
 			continue
 		}
 		expected++

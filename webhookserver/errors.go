@@ -56,6 +56,19 @@ func parcelFull(key client.ObjectKey) *Problem {
 	return p
 }
 
+// proofConflict: the event already has a proof of delivery, and the update
+// came again with a different file. A proof, once recorded, is never
+// replaced: which file a recipient signed must not depend on which call
+// came last.
+func proofConflict(key client.ObjectKey, eventID string, recorded *trackingv1alpha1.ProofOfDeliveryUpload) *Problem {
+	p := newProblem(http.StatusConflict, "proof-of-delivery-conflict", "Proof of delivery already recorded",
+		fmt.Sprintf("event %s already has a proof of delivery (%d bytes, SHA-256 %s) and a different file cannot replace it; "+
+			"send the same file again, or no file", eventID, recorded.Size, recorded.SHA256))
+	p.Parcel = key.String()
+	p.EventID = eventID
+	return p
+}
+
 // apiError answers a failed API server write. The server's refusal of the
 // data is the client's to fix (422); a refusal of the operator itself
 // (RBAC, a terminating namespace, admission) is the platform's to fix and

@@ -419,6 +419,79 @@ var _ = Describe("POST "+UpdatePath, func() {
 		}).Should(Succeed())
 	})
 
+	It("keeps a proof of delivery sent after its update: attached, stored, then the same file a duplicate and another refused", func() {
+		c := newCourier()
+		c.deliverable("ARP5")
+		delivered := update("ARP5", "Delivered", "2025-10-08T10:15:00Z", `"remarks":"Delivered successfully"`)
+		first := c.postForm(delivered, nil)
+		Expect(first.code).To(Equal(http.StatusOK), "%s", first.body)
+		Expect(first.json()).To(HaveKeyWithValue("proofOfDelivery", "none"))
+		eventID := first.json()["eventId"].(string)
+		// The cache must have seen the event, as it has a minute later.
+		Eventually(func(g Gomega) {
+			cached := &trackingv1alpha1.Parcel{}
+			g.Expect(server.Client.Get(ctx, client.ObjectKey{Namespace: c.ns, Name: "arp5"}, cached)).To(Succeed())
+			g.Expect(cached.Spec.Events).To(HaveLen(4))
+		}).Should(Succeed())
+
+		By("attaching the file that comes with the same update a minute later")
+		content := pdf(40 << 10)
+		sum := sha256.Sum256(content)
+		digest := hex.EncodeToString(sum[:])
+		late := c.postForm(delivered, content)
+		Expect(late.code).To(Equal(http.StatusOK), "%s", late.body)
+		Expect(late.json()).To(HaveKeyWithValue("result", "attached"))
+		Expect(late.json()).To(HaveKeyWithValue("proofOfDelivery", "staged"))
+		Expect(late.json()).To(HaveKeyWithValue("eventId", eventID))
+		Expect(late.json()).To(HaveKeyWithValue("phase", "Delivered"))
+		p := c.parcel("ARP5")
+		Expect(p.Spec.Events).To(HaveLen(5), "the file is kept as a repeat of the event")
+		Expect(p.Spec.Events[4].ID).To(Equal(eventID))
+		Expect(p.Spec.Events[4].ProofOfDelivery).NotTo(BeNil())
+		Expect(p.Spec.Events[4].ProofOfDelivery.SHA256).To(Equal(digest))
+
+		finalKey := podstore.FinalKey(c.ns, "arp5", eventID, trackingv1alpha1.ContentTypePDF)
+		Eventually(func(g Gomega) {
+			p := c.parcel("ARP5")
+			g.Expect(p.Status.ProofOfDelivery).To(ConsistOf(And(
+				HaveField("EventID", eventID), HaveField("SHA256", digest), HaveField("URL", store.ObjectURL(finalKey)))))
+			g.Expect(p.Status.Phase).To(Equal(trackingv1alpha1.StatusDelivered))
+			g.Expect(p.Status.History).To(HaveLen(5))
+			g.Expect(p.Status.History[4].Result).To(Equal(trackingv1alpha1.ResultDuplicate), "the repeat changes no verdict")
+		}).Should(Succeed())
+		Expect(store.Exists(ctx, finalKey)).To(BeTrue())
+		Expect(store.Exists(ctx, p.Spec.Events[4].ProofOfDelivery.StagingKey)).To(BeFalse())
+		Eventually(func(g Gomega) {
+			cached := &trackingv1alpha1.Parcel{}
+			g.Expect(server.Client.Get(ctx, client.ObjectKey{Namespace: c.ns, Name: "arp5"}, cached)).To(Succeed())
+			g.Expect(cached.Status.ProofOfDelivery).To(HaveLen(1))
+		}).Should(Succeed())
+		generation := c.parcel("ARP5").Generation
+
+		By("answering the same file again duplicate, writing nothing and keeping no upload")
+		again := c.postForm(delivered, content)
+		Expect(again.code).To(Equal(http.StatusOK), "%s", again.body)
+		Expect(again.json()).To(HaveKeyWithValue("result", "duplicate"))
+		Expect(again.json()).To(HaveKeyWithValue("proofOfDelivery", "stored"))
+
+		By("refusing a different file with a 409 that names the event")
+		other := c.postForm(delivered, pdf(30<<10))
+		Expect(other.code).To(Equal(http.StatusConflict), "%s", other.body)
+		Expect(other.header.Get("Content-Type")).To(Equal("application/problem+json"))
+		Expect(other.json()).To(HaveKeyWithValue("type", problemTypeBase+"proof-of-delivery-conflict"))
+		Expect(other.json()).To(HaveKeyWithValue("eventId", eventID))
+		Expect(other.json()["detail"]).To(ContainSubstring(digest))
+
+		Expect(c.parcel("ARP5").Generation).To(Equal(generation), "neither may write")
+		Eventually(func(g Gomega) {
+			staged, err := store.ListStaged(ctx, time.Now().Add(time.Hour))
+			g.Expect(err).NotTo(HaveOccurred())
+			for _, o := range staged {
+				g.Expect(o.Namespace == c.ns && o.EventID == eventID).To(BeFalse(), "upload %s left behind", o.Key)
+			}
+		}).Should(Succeed())
+	})
+
 	It("answers a retried update duplicate and writes nothing", func() {
 		c := newCourier()
 		first := c.postForm(update("ARP3", "Received in Depo", "2025-10-08T07:00:00Z"), nil)

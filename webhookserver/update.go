@@ -41,10 +41,16 @@ const (
 	resultRejected  = "rejected"
 )
 
+// Results of an update, as answers and metrics name them (continued):
+// resultAttached is the proof of delivery of an update recorded before,
+// sent again with its file.
+const resultAttached = "attached"
+
 // POD states in an answer.
 const (
 	podNone   = "none"
 	podStaged = "staged"
+	podStored = "stored"
 )
 
 // discardTimeout bounds the deletion of a refused request's upload.
@@ -55,9 +61,11 @@ const discardTimeout = 10 * time.Second
 const appendAttempts = 3
 
 // UpdateAnswer is the answer to a tracking update: 200 for applied,
-// unchanged and duplicate, 409 for rejected.
+// unchanged, duplicate and attached, 409 for rejected.
 type UpdateAnswer struct {
-	// Result is applied, unchanged, duplicate or rejected.
+	// Result is applied, unchanged, duplicate, rejected, or attached: the
+	// update was recorded before without a file, and this call's file is
+	// now its proof of delivery.
 	Result string `json:"result"`
 	// Parcel is the Parcel's namespace/name.
 	Parcel    string `json:"parcel"`
@@ -72,8 +80,10 @@ type UpdateAnswer struct {
 	PreviousStatus trackingv1alpha1.TrackingStatus `json:"previousStatus"`
 	// Phase is the parcel's status now, with this update counted.
 	Phase trackingv1alpha1.TrackingStatus `json:"phase"`
-	// ProofOfDelivery is "staged" when a file came with the update and is
-	// waiting to be stored, "none" otherwise.
+	// ProofOfDelivery is "staged" when this call's file is the event's
+	// proof of delivery and waits to be stored; for an update sent again
+	// with the file already recorded for its event, "staged" or "stored"
+	// as that file is; "none" when no file came.
 	ProofOfDelivery string `json:"proofOfDelivery"`
 	// Message says what happened in words.
 	Message string `json:"message"`
@@ -118,14 +128,16 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 		SignedBy:   u.SignedBy,
 		Source:     courier.Name,
 	}
-	pod := podNone
 	var stageErr error
-	if in.POD != nil && found.writes() {
+	// kept says the staged upload is its event's proof of delivery.
+	kept := false
+	if in.POD != nil && found.err == nil {
 		var staged podstore.Staged
 		staged, stageErr = s.Store.Stage(ctx, courier.Namespace, u.EventID, in.POD.Body, courier.MaxPODBytes())
 		if stageErr == nil {
-			// err is the handler's result: the upload goes when it is refused.
-			defer func() { s.discardUnrecorded(r.Context(), staged.Key, err) }()
+			// err is the handler's result: the upload goes unless it is
+			// the event's proof, or may be (a 5xx).
+			defer func() { s.discardUnkept(r.Context(), staged.Key, kept, err) }()
 			event.ProofOfDelivery = &trackingv1alpha1.ProofOfDeliveryUpload{
 				StagingKey:  staged.Key,
 				SHA256:      staged.SHA256,
@@ -134,7 +146,6 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 				Filename:    in.POD.Filename,
 			}
 			podBytesStaged.WithLabelValues(label).Add(float64(staged.Size))
-			pod = podStaged
 		}
 	}
 
@@ -150,12 +161,20 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	switch {
 	case found.err != nil:
 		return found.err
-	case found.duplicate:
-		// A retry of an update already recorded: answer without writing.
-		return s.answer(w, courier, found.parcel, u, podNone, true)
 	case stageErr != nil:
 		return stageError(stageErr, courier.MaxPODBytes())
+	case found.duplicate && (event.ProofOfDelivery == nil || found.proof != nil):
+		// A retry of an update already recorded, with no file or with
+		// its event's file already recorded: answer without writing.
+		pod, err := podOutcome(found.parcel, key, u.EventID, event.ProofOfDelivery)
+		if err != nil {
+			return err
+		}
+		return s.answer(w, courier, found.parcel, u, pod, true)
 	}
+	// A new event, or the proof of delivery of one recorded before: the
+	// update comes again with its file and is appended as a repeat of the
+	// event that carries it (trackingv1alpha1.Proofs).
 	release, err := s.Guard.acquireWrite(ctx, courier)
 	if err != nil {
 		return err
@@ -165,10 +184,47 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	if err != nil {
 		return err
 	}
-	if u.TimeReported {
+	if u.TimeReported && !found.duplicate {
 		eventLag.WithLabelValues(label).Observe(receivedAt.Sub(u.Time).Seconds())
 	}
+	// Racing writers may have recorded another file for the event first.
+	pod, err := podOutcome(parcel, key, u.EventID, event.ProofOfDelivery)
+	if err != nil {
+		return err
+	}
+	kept = pod.ours
 	return s.answer(w, courier, parcel, u, pod, false)
+}
+
+// podResult is what became of an update's file: the state the answer
+// reports, and whether the file is its event's proof of delivery (ours),
+// which keeps its upload.
+type podResult struct {
+	state string
+	ours  bool
+}
+
+// podOutcome judges this call's upload (nil without a file) against the
+// file the parcel records for the event: the upload is the event's proof,
+// the same file as the proof (the upload is not needed), or a different
+// one, which is refused.
+func podOutcome(parcel *trackingv1alpha1.Parcel, key client.ObjectKey, eventID string,
+	upload *trackingv1alpha1.ProofOfDeliveryUpload) (podResult, error) {
+	proof := trackingv1alpha1.ProofOf(parcel.Spec.Events, eventID)
+	switch {
+	case upload == nil || proof == nil:
+		return podResult{state: podNone}, nil
+	case proof.StagingKey == upload.StagingKey:
+		return podResult{state: podStaged, ours: true}, nil
+	case proof.SHA256 != upload.SHA256:
+		return podResult{}, proofConflict(key, eventID, proof)
+	}
+	for _, s := range parcel.Status.ProofOfDelivery {
+		if s.EventID == eventID && s.SHA256 == proof.SHA256 {
+			return podResult{state: podStored}, nil
+		}
+	}
+	return podResult{state: podStaged}, nil
 }
 
 // lookup is what the API server holds under an update's parcel name. It is
@@ -179,13 +235,12 @@ type lookup struct {
 	parcel *trackingv1alpha1.Parcel
 	// duplicate is true when the parcel already holds the update's event.
 	duplicate bool
+	// proof is the file the parcel records for that event, if any.
+	proof *trackingv1alpha1.ProofOfDeliveryUpload
 	// err is the refusal (unknown parcel, name taken) or the API server
 	// being unavailable.
 	err error
 }
-
-// writes reports whether the update is to be written.
-func (l lookup) writes() bool { return l.err == nil && !l.duplicate }
 
 // lookUp reads the parcel from the cache, and from the API server when the
 // cache has none and the courier may not create one (the cache may lag;
@@ -219,17 +274,18 @@ func lookupOf(key client.ObjectKey, p *trackingv1alpha1.Parcel, u Update) lookup
 	case p.Spec.ArticleID != u.ArticleID:
 		return lookup{err: nameTaken(key, p.Spec.ArticleID)}
 	case hasEvent(p, u.EventID):
-		return lookup{parcel: p, duplicate: true}
+		return lookup{parcel: p, duplicate: true, proof: trackingv1alpha1.ProofOf(p.Spec.Events, u.EventID)}
 	}
 	return lookup{parcel: p}
 }
 
-// discardUnrecorded deletes a staged upload when the request failed with
-// an answer that says nothing was recorded (4xx). After a 5xx the event may
-// have reached the API server; the staging sweeper decides later, against
-// what the API server holds.
-func (s *Server) discardUnrecorded(ctx context.Context, key string, err error) {
-	if err == nil || problemFor(err).Status >= http.StatusInternalServerError {
+// discardUnkept deletes a staged upload that is not its event's proof of
+// delivery: the request was refused (4xx), or its event already had the
+// same file. After a 5xx the event may have reached the API server with
+// it; the staging sweeper decides later, against what the API server
+// holds.
+func (s *Server) discardUnkept(ctx context.Context, key string, kept bool, err error) {
+	if kept || (err != nil && problemFor(err).Status >= http.StatusInternalServerError) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
@@ -332,7 +388,7 @@ type jsonPatchOp struct {
 // answer folds the parcel and tells the courier what its update did;
 // retried says the update was found already recorded and nothing written.
 func (s *Server) answer(w http.ResponseWriter, courier *trackingv1alpha1.Courier, parcel *trackingv1alpha1.Parcel,
-	u Update, pod string, retried bool) error {
+	u Update, pod podResult, retried bool) error {
 	fold := s.Transitions.Fold(parcel.Spec.Events)
 	step, ok := stepOf(parcel, fold, u.EventID)
 	if !ok {
@@ -346,13 +402,33 @@ func (s *Server) answer(w http.ResponseWriter, courier *trackingv1alpha1.Courier
 		StatusDisplay:   u.Status.DisplayName(),
 		PreviousStatus:  step.From,
 		Phase:           fold.Phase,
-		ProofOfDelivery: pod,
+		ProofOfDelivery: pod.state,
 	}
 	code := http.StatusOK
 	result := step.Verdict.Result
 	if retried {
 		result = trackingv1alpha1.ResultDuplicate
 	}
+	switch {
+	case result == trackingv1alpha1.ResultDuplicate && pod.ours:
+		// Recorded as a repeat of the event, whose file is its proof.
+		a.Result = resultAttached
+		a.Message = "proof of delivery attached to event " + u.EventID +
+			", recorded before without one; the file is staged and will be stored, and the parcel's status is unchanged"
+	case result == trackingv1alpha1.ResultDuplicate && pod.state != podNone:
+		a.Result = resultDuplicate
+		a.Message = "already recorded: event " + u.EventID + " and this proof of delivery (the same file) were received before; nothing changed"
+	default:
+		code = a.describe(step, result)
+	}
+	updatesTotal.WithLabelValues(courierLabel(courier), a.Result).Inc()
+	writeJSON(w, code, "application/json", a)
+	return nil
+}
+
+// describe fills in the result and message of an answer from the fold's
+// verdict on its event, and returns the answer's status code.
+func (a *UpdateAnswer) describe(step trackingv1alpha1.FoldStep, result trackingv1alpha1.EventResult) int {
 	switch result {
 	case trackingv1alpha1.ResultApplied:
 		a.Result = resultApplied
@@ -362,17 +438,15 @@ func (s *Server) answer(w http.ResponseWriter, courier *trackingv1alpha1.Courier
 		a.Message = fmt.Sprintf("recorded: a re-scan, the parcel was already %s", step.From.DisplayName())
 	case trackingv1alpha1.ResultDuplicate:
 		a.Result = resultDuplicate
-		a.Message = "already recorded: event " + u.EventID + " was received before; nothing changed"
+		a.Message = "already recorded: event " + a.EventID + " was received before; nothing changed"
 	case trackingv1alpha1.ResultRejected:
 		a.Result = resultRejected
 		a.Reason = step.Verdict.Reason
 		a.Message = "recorded but not applied: " + step.Verdict.Reason +
 			"; the event is kept and will apply if the missing earlier events arrive"
-		code = http.StatusConflict
+		return http.StatusConflict
 	}
-	updatesTotal.WithLabelValues(courierLabel(courier), a.Result).Inc()
-	writeJSON(w, code, "application/json", a)
-	return nil
+	return http.StatusOK
 }
 
 // stepOf finds the fold's verdict on the update: its first occurrence, or

@@ -131,7 +131,7 @@ func podCell(e timeline.Entry) string {
 	case timeline.PODPending:
 		return "pending"
 	case timeline.PODIgnored:
-		return "ignored (duplicate)"
+		return "ignored (the event has a file)"
 	}
 	return "-"
 }

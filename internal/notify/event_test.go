@@ -115,6 +115,11 @@ func TestNotifications(t *testing.T) {
 			parcel([]trackingv1alpha1.TrackingEvent{delivered},
 				[]trackingv1alpha1.EventVerdict{verdict(evDelivered, unchanged, "")}, stored),
 			[]brief{{pod, evDelivered, trackingv1alpha1.StatusNotScanned, "", true}}},
+		{"a file sent after its event, with a repeat of it, is the event's",
+			parcel([]trackingv1alpha1.TrackingEvent{scan(evDelivered, trackingv1alpha1.StatusDelivered, 30), delivered},
+				[]trackingv1alpha1.EventVerdict{verdict(evDelivered, applied, ""), verdict(evDelivered, duplicate, "")}, stored),
+			[]brief{{sc, evDelivered, trackingv1alpha1.StatusNotScanned, "", false},
+				{pod, evDelivered, trackingv1alpha1.StatusNotScanned, "", true}}},
 		{"a verdict for an event not in spec (never written so) is skipped",
 			parcel(nil, []trackingv1alpha1.EventVerdict{verdict("ghost", applied, "")}), nil},
 	}
@@ -129,6 +134,9 @@ func TestNotifications(t *testing.T) {
 				}
 				if !n.RecordedAt.Equal(want) {
 					t.Errorf("%s %s: RecordedAt = %s, want %s", n.Type, n.Event.ID, n.RecordedAt, want)
+				}
+				if up := n.Event.ProofOfDelivery; n.Stored != nil && (up == nil || up.Filename != podFilename) {
+					t.Errorf("%s %s: the stored file's upload is %+v, want the one named %s", n.Type, n.Event.ID, up, podFilename)
 				}
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {

@@ -115,6 +115,8 @@ func Notifications(p *trackingv1alpha1.Parcel) []Notification {
 			pod := n
 			pod.Type = trackingv1alpha1.NotificationProofOfDeliveryStored
 			pod.Stored = s
+			// The file may have come with a later repeat of the event.
+			pod.Event.ProofOfDelivery = trackingv1alpha1.ProofOf(p.Spec.Events, e.ID)
 			pod.RecordedAt = s.StoredAt.Time
 			out = append(out, pod)
 		}

@@ -146,16 +146,9 @@ func NewParcelArchive(parcel *v1alpha1.Parcel, archivedAt time.Time) *ParcelArch
 		Spec:   *parcel.Spec.DeepCopy(),
 		Status: *parcel.Status.DeepCopy(),
 	}
-	uploads := make(map[string]*v1alpha1.ProofOfDeliveryUpload, len(parcel.Spec.Events))
-	for i := range parcel.Spec.Events {
-		e := &parcel.Spec.Events[i]
-		if _, seen := uploads[e.ID]; !seen && e.ProofOfDelivery != nil {
-			uploads[e.ID] = e.ProofOfDelivery
-		}
-	}
 	for _, s := range parcel.Status.ProofOfDelivery {
 		link := ArchivedProofOfDelivery{EventID: s.EventID, URL: s.URL, SHA256: s.SHA256, Size: s.Size}
-		if up, ok := uploads[s.EventID]; ok {
+		if up := v1alpha1.ProofOf(parcel.Spec.Events, s.EventID); up != nil {
 			link.ContentType = up.ContentType
 			link.Key = FinalKey(parcel.Namespace, parcel.Name, s.EventID, up.ContentType)
 		}

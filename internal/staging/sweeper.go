@@ -258,23 +258,20 @@ func (s *Sweeper) pendingInAPIServer(ctx context.Context, namespace string) (map
 
 // pendingStagingKeys returns the staging keys of a Parcel's
 // proof-of-delivery files that its status does not list as stored yet.
-// Only the first event with an id counts, as in the fold: the reconciler
-// never moves a duplicate's file. Once a file is stored, its staged copy is
-// garbage: the reconciler deletes it on the way, and a copy staged again by
-// a retry is never read.
+// Only the file that proves an event counts (trackingv1alpha1.Proofs: the
+// first file recorded with its id, which may have come with a repeat of the
+// event), as for the reconciler, which never moves any other. Once a file
+// is stored, its staged copy is garbage: the reconciler deletes it on the
+// way, and a copy staged again by a retry is never read.
 func pendingStagingKeys(p *trackingv1alpha1.Parcel) []string {
-	seen := make(map[string]bool, len(p.Spec.Events)+len(p.Status.ProofOfDelivery))
+	stored := make(map[string]bool, len(p.Status.ProofOfDelivery))
 	for _, s := range p.Status.ProofOfDelivery {
-		seen[s.EventID] = true
+		stored[s.EventID] = true
 	}
 	var keys []string
-	for _, e := range p.Spec.Events {
-		if seen[e.ID] {
-			continue
-		}
-		seen[e.ID] = true
-		if e.ProofOfDelivery != nil {
-			keys = append(keys, e.ProofOfDelivery.StagingKey)
+	for id, i := range trackingv1alpha1.Proofs(p.Spec.Events) {
+		if !stored[id] {
+			keys = append(keys, p.Spec.Events[i].ProofOfDelivery.StagingKey)
 		}
 	}
 	return keys

@@ -231,6 +231,26 @@ var _ = Describe("The staging sweeper", func() {
 		Expect(h.api.lists.Load()).To(BeNumerically(">", lists))
 	})
 
+	It("keeps the file sent after its event, as a repeat of it, and deletes a second file for that event", func() {
+		h := startSweeper("late", later(), time.Hour)
+		ns, late := h.stageIn("delivered")
+		s, err := h.store.Stage(ctx, ns, "delivered", bytes.NewReader(pdf(1024)), 10<<20)
+		Expect(err).NotTo(HaveOccurred())
+		second := &trackingv1alpha1.ProofOfDeliveryUpload{StagingKey: s.Key, SHA256: s.SHA256, Size: s.Size, ContentType: s.ContentType}
+		p := &trackingv1alpha1.Parcel{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: trackingv1alpha1.ParcelName(articleID)},
+			Spec: trackingv1alpha1.ParcelSpec{
+				ArticleID: articleID,
+				Events: append(toDelivery(), delivered("delivered", 90, nil),
+					delivered("delivered", 90, late), delivered("delivered", 90, second)),
+			},
+		}
+		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+		Expect(h.sweeper.Sweep(ctx)).To(Equal(1))
+		Expect(h.exists(late.StagingKey)).To(BeTrue(), "the late file proves the event")
+		Expect(h.exists(second.StagingKey)).To(BeFalse(), "a second file for the event is never stored")
+	})
+
 	It("deletes a staged copy of a file already stored: a retry staged it again", func() {
 		h := startSweeper("stored", later(), time.Hour)
 		ns, upload := h.stageIn("delivered")

@@ -40,8 +40,8 @@ const (
 	PODStored PODState = "Stored"
 	// PODPending: the file is staged and not stored yet (or failed to be).
 	PODPending PODState = "Pending"
-	// PODIgnored: the file came with a duplicate event, which changes
-	// nothing; it is never stored.
+	// PODIgnored: the file came with a repeat of an event whose id already
+	// had a file (trackingv1alpha1.Proofs); it is never stored.
 	PODIgnored PODState = "Ignored"
 )
 
@@ -86,6 +86,7 @@ func Of(parcel *trackingv1alpha1.Parcel, graph *trackingv1alpha1.TransitionGraph
 		stored[s.EventID] = s
 	}
 
+	proofs := trackingv1alpha1.Proofs(events)
 	fold := graph.Fold(events)
 	out := make([]Entry, 0, len(fold.Steps))
 	for _, step := range fold.Steps {
@@ -101,7 +102,7 @@ func Of(parcel *trackingv1alpha1.Parcel, graph *trackingv1alpha1.TransitionGraph
 		if e.ProofOfDelivery != nil {
 			s, ok := stored[e.ID]
 			switch {
-			case duplicate:
+			case proofs[e.ID] != step.Index:
 				entry.POD = PODIgnored
 			case ok && s.SHA256 == e.ProofOfDelivery.SHA256:
 				entry.POD, entry.Stored = PODStored, s

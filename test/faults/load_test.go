@@ -81,7 +81,7 @@ const podSize = 24 << 10
 
 // newLife builds the i-th parcel of a run: about 5 scans in order, with
 // variations drawn from i (out of order, a failed attempt, a re-sent scan,
-// no file).
+// no file, the file sent after its scan).
 func newLife(prefix string, i int) life {
 	id := fmt.Sprintf("%s%06d", prefix, i)
 	t0 := time.Date(2025, 10, 8, 6, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
@@ -98,6 +98,11 @@ func newLife(prefix string, i int) life {
 	var pod []byte
 	if i%3 != 2 {
 		pod = pdf(podSize)
+	}
+	if i%6 == 4 {
+		// The proof of delivery sent a minute after its scan: the same
+		// update again, with the file.
+		l.scans = append(l.scans, scan{id, "Delivered", at(180), nil})
 	}
 	l.scans = append(l.scans, scan{id, "Delivered", at(180), pod})
 	if i%5 == 3 {
@@ -135,7 +140,8 @@ type answer struct {
 type sentPOD struct {
 	articleID, eventID, sha256 string
 	size                       int
-	// staged says the answer was "staged" (not a duplicate's "none").
+	// staged says the answer was "staged": this call's file is the proof
+	// (not a retry's, which finds its file recorded).
 	staged bool
 }
 

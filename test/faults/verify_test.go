@@ -200,7 +200,10 @@ func countParcels(o *outcome, lg *ledger, parcels map[string]*trackingv1alpha1.P
 	}
 	for _, pod := range lg.abandoned {
 		o.Abandoned++
-		if p, ok := parcels[pod.articleID]; ok && hasEvent(p, pod.eventID) {
+		// Recorded when the parcel holds the file as its event's proof (an
+		// event recorded without it, before a late file was abandoned, is
+		// not enough).
+		if p, ok := parcels[pod.articleID]; ok && recordedProof(p, pod) {
 			if storedIntact(raw, pod) {
 				o.AbandonedStored++
 			}
@@ -211,23 +214,26 @@ func countParcels(o *outcome, lg *ledger, parcels map[string]*trackingv1alpha1.P
 }
 
 // pendingPODs lists the events whose file the status does not list as
-// stored: the first event with each id, as the reconciler counts them.
+// stored: the file that proves each id, as the reconciler counts them.
 func pendingPODs(p *trackingv1alpha1.Parcel) []string {
-	seen := map[string]bool{}
+	stored := map[string]bool{}
 	for _, s := range p.Status.ProofOfDelivery {
-		seen[s.EventID] = true
+		stored[s.EventID] = true
 	}
 	var pending []string
-	for _, e := range p.Spec.Events {
-		if seen[e.ID] {
-			continue
-		}
-		seen[e.ID] = true
-		if e.ProofOfDelivery != nil {
-			pending = append(pending, e.ID)
+	for id := range trackingv1alpha1.Proofs(p.Spec.Events) {
+		if !stored[id] {
+			pending = append(pending, id)
 		}
 	}
 	return pending
+}
+
+// recordedProof reports whether the parcel records the file as the proof of
+// delivery of its event.
+func recordedProof(p *trackingv1alpha1.Parcel, pod sentPOD) bool {
+	proof := trackingv1alpha1.ProofOf(p.Spec.Events, pod.eventID)
+	return proof != nil && proof.SHA256 == pod.sha256
 }
 
 // storedIntact reports whether the file is at its final key with the bytes
@@ -256,15 +262,6 @@ func stagedFor(eventID string) bool {
 	Expect(err).NotTo(HaveOccurred())
 	for _, o := range all {
 		if o.Namespace == courierNS && o.EventID == eventID {
-			return true
-		}
-	}
-	return false
-}
-
-func hasEvent(p *trackingv1alpha1.Parcel, id string) bool {
-	for _, e := range p.Spec.Events {
-		if e.ID == id {
 			return true
 		}
 	}
