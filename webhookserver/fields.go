@@ -42,6 +42,9 @@ type Update struct {
 	Status v1alpha1.TrackingStatus
 	// ReportedStatus is track_status as the courier spelled it.
 	ReportedStatus string
+	// AliasedStatus is ReportedStatus when one of the courier's
+	// statusAliases named the status (not a built-in spelling), else "".
+	AliasedStatus string
 	// Time is when the update happened: UTC, truncated to whole seconds
 	// (what the API stores).
 	Time time.Time
@@ -111,7 +114,7 @@ func ParseUpdate(data []byte, receivedAt time.Time, limits Limits) (Update, erro
 	problems := p.problems
 	for i := range problems {
 		if problems[i].Field == fieldTrackStatus {
-			problems[i].Accepted = v1alpha1.AcceptedSpellings()
+			problems[i].Accepted = p.acceptedStatuses()
 		}
 	}
 	if len(problems) > 0 {
@@ -152,25 +155,39 @@ func (p *fieldParse) articleID() {
 	}
 }
 
-// trackStatus: required, one of v1alpha1.AcceptedSpellings.
+// trackStatus: required, one of v1alpha1.AcceptedSpellings or of the
+// courier's statusAliases, at most v1alpha1.MaxReportedStatusLength
+// characters.
 func (p *fieldParse) trackStatus() {
 	reported, state := p.obj.text(fieldTrackStatus, &p.problems)
+	accepted := func() string { return quoteList(p.acceptedStatuses()) }
 	switch state {
 	case memberAbsent:
-		p.problem(fieldTrackStatus, "track_status is required; accepted (ignoring case, spaces and punctuation): %s",
-			quoteList(v1alpha1.AcceptedSpellings()))
+		p.problem(fieldTrackStatus, "track_status is required; accepted (ignoring case, spaces and punctuation): %s", accepted())
 	case memberPresent:
-		status, err := v1alpha1.ParseTrackingStatus(reported)
+		if n := utf8.RuneCountInString(reported); n > v1alpha1.MaxReportedStatusLength {
+			p.problem(fieldTrackStatus, "track_status is %d characters long; at most %d are accepted", n, v1alpha1.MaxReportedStatusLength)
+			return
+		}
+		status, aliased, err := v1alpha1.ResolveStatus(reported, p.limits.StatusAliases)
 		if err != nil {
 			what := "track_status " + quoteShort(reported) + " is not a known status"
 			if strings.TrimSpace(reported) == "" {
 				what = "track_status is empty"
 			}
-			p.problem(fieldTrackStatus, "%s; accepted (ignoring case, spaces and punctuation): %s",
-				what, quoteList(v1alpha1.AcceptedSpellings()))
+			p.problem(fieldTrackStatus, "%s; accepted (ignoring case, spaces and punctuation): %s", what, accepted())
 		}
 		p.u.Status, p.u.ReportedStatus = status, reported
+		if aliased {
+			p.u.AliasedStatus = reported
+		}
 	}
+}
+
+// acceptedStatuses lists every track_status this courier may send: the
+// built-in spellings, then its own aliases.
+func (p *fieldParse) acceptedStatuses() []string {
+	return append(v1alpha1.AcceptedSpellings(), v1alpha1.SortedAliases(p.limits.StatusAliases)...)
 }
 
 // trackDatetime: optional (the receive time), RFC 3339, between

@@ -50,8 +50,11 @@ type EventView struct {
 	Remarks       string                          `json:"remarks,omitempty"`
 	Location      string                          `json:"location,omitempty"`
 	SignedBy      string                          `json:"signedBy,omitempty"`
-	Result        string                          `json:"result"`
-	Reason        string                          `json:"reason,omitempty"`
+	// ReportedStatus is the status as sent, when one of the courier's
+	// statusAliases named it.
+	ReportedStatus string `json:"reportedStatus,omitempty"`
+	Result         string `json:"result"`
+	Reason         string `json:"reason,omitempty"`
 }
 
 // StoredPODView is a stored proof-of-delivery file; where it is stored is
@@ -104,15 +107,16 @@ func (s *Server) handleParcel(w http.ResponseWriter, r *http.Request, c *caller)
 	for _, step := range fold.Steps {
 		e := parcel.Spec.Events[step.Index]
 		view.Events = append(view.Events, EventView{
-			EventID:       e.ID,
-			Status:        e.Status,
-			StatusDisplay: e.Status.DisplayName(),
-			Time:          e.Time.UTC(),
-			Remarks:       e.Remarks,
-			Location:      e.Location,
-			SignedBy:      e.SignedBy,
-			Result:        resultName(step.Verdict.Result),
-			Reason:        step.Verdict.Reason,
+			EventID:        e.ID,
+			Status:         e.Status,
+			StatusDisplay:  e.Status.DisplayName(),
+			Time:           e.Time.UTC(),
+			Remarks:        e.Remarks,
+			Location:       e.Location,
+			SignedBy:       e.SignedBy,
+			ReportedStatus: e.ReportedStatus,
+			Result:         resultName(step.Verdict.Result),
+			Reason:         step.Verdict.Reason,
 		})
 	}
 	for _, p := range parcel.Status.ProofOfDelivery {

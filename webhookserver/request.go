@@ -23,6 +23,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/parcelops/parcel-operator/api/v1alpha1"
 )
 
 // Limits bound what one request may carry. A zero (or negative) field means
@@ -33,6 +35,10 @@ type Limits struct {
 	// MaxClockSkew is how far in the future track_datetime may be, for
 	// couriers whose clocks run ahead of ours.
 	MaxClockSkew time.Duration
+	// StatusAliases are the calling courier's own status codes
+	// (Courier.spec.statusAliases), accepted as track_status after the
+	// built-in spellings; none when nil.
+	StatusAliases map[string]v1alpha1.TrackingStatus
 }
 
 const (

@@ -43,8 +43,9 @@ func FuzzParseUpdate(f *testing.F) {
 	for _, tc := range parseUpdateCases() {
 		f.Add([]byte(tc.data))
 	}
+	f.Add([]byte(`{"articleId":"A1","track_status":"zurück-gesendet"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		limits := Limits{}
+		limits := Limits{StatusAliases: fuzzAliases}
 		u, err := ParseUpdate(data, reqReceivedAt, limits)
 		if err != nil {
 			checkFuzzRefusal(t, err, http.StatusBadRequest, http.StatusRequestEntityTooLarge)
@@ -52,6 +53,11 @@ func FuzzParseUpdate(f *testing.F) {
 		}
 		checkFuzzUpdate(t, u, limits)
 	})
+}
+
+// fuzzAliases are a courier's own codes, so fuzzing reaches the aliases too.
+var fuzzAliases = map[string]v1alpha1.TrackingStatus{
+	"DL": v1alpha1.StatusDelivered, "Zurückgesendet": v1alpha1.StatusReturnToSender, "配達済み": v1alpha1.StatusDelivered,
 }
 
 // Fuzz modes of FuzzReadRequest: which content type the body is sent with,
@@ -165,11 +171,13 @@ func checkFuzzUpdate(t *testing.T, u Update, limits Limits) {
 		t.Fatalf("event id %q is not the derived one", u.EventID)
 	case !utf8.ValidString(u.Remarks), utf8.RuneCountInString(u.Remarks) > v1alpha1.MaxRemarksLength:
 		t.Fatalf("remarks %q are not valid UTF-8 or too long", u.Remarks)
-	case !utf8.ValidString(u.ReportedStatus):
-		t.Fatalf("reported status %q is not valid UTF-8", u.ReportedStatus)
+	case !utf8.ValidString(u.ReportedStatus), utf8.RuneCountInString(u.ReportedStatus) > v1alpha1.MaxReportedStatusLength:
+		t.Fatalf("reported status %q is not valid UTF-8 or too long", u.ReportedStatus)
+	case u.AliasedStatus != "" && u.AliasedStatus != u.ReportedStatus:
+		t.Fatalf("aliased status %q is not the reported %q", u.AliasedStatus, u.ReportedStatus)
 	}
-	if s, _ := v1alpha1.ParseTrackingStatus(u.ReportedStatus); s != u.Status {
-		t.Fatalf("reported status %q does not parse to %q", u.ReportedStatus, u.Status)
+	if s, aliased, _ := v1alpha1.ResolveStatus(u.ReportedStatus, limits.StatusAliases); s != u.Status || aliased != (u.AliasedStatus != "") {
+		t.Fatalf("reported status %q does not resolve to %q (aliased %q)", u.ReportedStatus, u.Status, u.AliasedStatus)
 	}
 	for _, r := range u.Remarks {
 		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r >= 0x7f && r <= 0x9f {

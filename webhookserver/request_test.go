@@ -33,6 +33,7 @@ import (
 	"net/textproto"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -426,10 +427,48 @@ func TestParseUpdateLooseSpelling(t *testing.T) {
 }
 
 func TestParseUpdateLongValuesAreShortenedInMessages(t *testing.T) {
-	_, err := ParseUpdate([]byte(jsonObject("articleId", `"A1"`, "track_status", `"`+strings.Repeat("z", 5000)+`"`)), reqReceivedAt, Limits{})
+	long := strings.Repeat("z", v1alpha1.MaxReportedStatusLength)
+	_, err := ParseUpdate([]byte(jsonObject("articleId", `"A1"`, "track_status", `"`+long+`"`)), reqReceivedAt, Limits{})
 	re := checkRefusal(t, err, refused400("track_status", "…"))
-	if len(re.Detail) > 2000 {
-		t.Fatalf("detail is %d bytes: the value is repeated whole", len(re.Detail))
+	if strings.Contains(re.Detail, long) {
+		t.Fatalf("detail %q repeats the value whole", re.Detail)
+	}
+}
+
+func TestParseUpdateRefusesAnOverlongStatus(t *testing.T) {
+	_, err := ParseUpdate([]byte(jsonObject("articleId", `"A1"`, "track_status", `"`+strings.Repeat("z", 5000)+`"`)), reqReceivedAt, Limits{})
+	re := checkRefusal(t, err, refused400("track_status", "track_status is 5000 characters long; at most 128 are accepted"))
+	if len(re.Detail) > 200 {
+		t.Fatalf("detail is %d bytes: the value is repeated", len(re.Detail))
+	}
+}
+
+func TestParseUpdateReadsTheCouriersAliases(t *testing.T) {
+	limits := Limits{StatusAliases: map[string]v1alpha1.TrackingStatus{"DL": v1alpha1.StatusDelivered, "Zurückgesendet": v1alpha1.StatusReturnToSender}}
+	tests := []struct {
+		sent        string
+		want        v1alpha1.TrackingStatus
+		wantAliased string
+	}{
+		{"dl", v1alpha1.StatusDelivered, "dl"},
+		{"ZURÜCKGESENDET", v1alpha1.StatusReturnToSender, "ZURÜCKGESENDET"},
+		{"Delivered", v1alpha1.StatusDelivered, ""},
+	}
+	for _, tc := range tests {
+		u, err := ParseUpdate([]byte(jsonObject("articleId", `"A1"`, "track_status", `"`+tc.sent+`"`)), reqReceivedAt, limits)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.sent, err)
+		}
+		if u.Status != tc.want || u.AliasedStatus != tc.wantAliased || u.ReportedStatus != tc.sent {
+			t.Errorf("%q: status %s, aliased %q, reported %q; want %s, %q, %q", tc.sent, u.Status, u.AliasedStatus, u.ReportedStatus,
+				tc.want, tc.wantAliased, tc.sent)
+		}
+	}
+
+	_, err := ParseUpdate([]byte(jsonObject("articleId", `"A1"`, "track_status", `"Retour"`)), reqReceivedAt, limits)
+	re := checkRefusal(t, err, refused400("track_status", `"DL", "Zurückgesendet"`))
+	if got := re.Fields[0].Accepted; !slices.Contains(got, "DL") || !slices.Contains(got, "Received in Depo") {
+		t.Errorf("accepted = %q, want the built-in spellings and the courier's aliases", got)
 	}
 }
 

@@ -492,6 +492,47 @@ var _ = Describe("POST "+UpdatePath, func() {
 		}).Should(Succeed())
 	})
 
+	It("reads a courier's own status codes through its statusAliases, keeps what it sent, and applies a changed mapping to new updates only", func() {
+		c := newCourier(func(obj *trackingv1alpha1.Courier) {
+			obj.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{
+				"EIN": trackingv1alpha1.StatusReceivedInDepot, "DL": trackingv1alpha1.StatusDelivered,
+			}
+		})
+		a := c.postJSON(update("ARP6", "ein", "2025-10-08T07:00:00Z"))
+		Expect(a.code).To(Equal(http.StatusOK), "%s", a.body)
+		Expect(a.json()).To(HaveKeyWithValue("status", "ReceivedInDepot"))
+		Expect(a.json()).To(HaveKeyWithValue("result", "applied"))
+		builtIn := c.postJSON(update("ARP6", "Loaded by Driver", "2025-10-08T08:00:00Z"))
+		Expect(builtIn.code).To(Equal(http.StatusOK), "%s", builtIn.body)
+		events := c.parcel("ARP6").Spec.Events
+		Expect(events[0].Status).To(Equal(trackingv1alpha1.StatusReceivedInDepot))
+		Expect(events[0].ReportedStatus).To(Equal("ein"), "what the courier sent, to audit the mapping")
+		Expect(events[1].ReportedStatus).To(BeEmpty(), "a built-in spelling needs no audit")
+		Eventually(func(g Gomega) {
+			view := c.getParcel("ARP6")
+			g.Expect(view.code).To(Equal(http.StatusOK))
+			g.Expect(view.json()["events"]).To(ContainElement(HaveKeyWithValue("reportedStatus", "ein")))
+		}).Should(Succeed())
+
+		By("listing the courier's codes among the accepted values of a 400")
+		unknown := c.postJSON(update("ARP6", "Retour", "2025-10-08T09:00:00Z"))
+		Expect(unknown.code).To(Equal(http.StatusBadRequest), "%s", unknown.body)
+		Expect(string(unknown.body)).To(ContainSubstring(`track_status \"Retour\" is not a known status`))
+		Expect(unknown.json()["errors"]).To(ContainElement(HaveKeyWithValue("accepted", ContainElements("DL", "EIN", "Received in Depo"))))
+
+		By("changing the mapping: new updates read it, recorded events keep their status")
+		courier := &trackingv1alpha1.Courier{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: c.ns, Name: c.name}, courier)).To(Succeed())
+		courier.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{"EIN": trackingv1alpha1.StatusReturnToDepot}
+		Expect(k8sClient.Update(ctx, courier)).To(Succeed())
+		Eventually(func(g Gomega) {
+			a := c.postJSON(update("ARP7", "EIN", "2025-10-08T07:00:00Z"))
+			g.Expect(a.code).To(BeElementOf(http.StatusOK, http.StatusConflict), "%s", a.body)
+			g.Expect(a.json()).To(HaveKeyWithValue("status", "ReturnToDepot"))
+		}).Should(Succeed())
+		Expect(c.parcel("ARP6").Spec.Events[0].Status).To(Equal(trackingv1alpha1.StatusReceivedInDepot))
+	})
+
 	It("answers a retried update duplicate and writes nothing", func() {
 		c := newCourier()
 		first := c.postForm(update("ARP3", "Received in Depo", "2025-10-08T07:00:00Z"), nil)

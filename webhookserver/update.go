@@ -109,7 +109,9 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	defer cancel()
 
 	// Its errors are about the request's own bytes: they tell nothing.
-	in, err := ReadRequest(r, receivedAt, s.Limits)
+	limits := s.Limits
+	limits.StatusAliases = courier.Spec.StatusAliases
+	in, err := ReadRequest(r, receivedAt, limits)
 	if err != nil {
 		return err
 	}
@@ -125,8 +127,10 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 		ReceivedAt: &metav1.Time{Time: receivedAt.UTC().Truncate(time.Second)},
 		Remarks:    u.Remarks,
 		Location:   u.Location,
-		SignedBy:   u.SignedBy,
-		Source:     courier.Name,
+		// Kept only when an alias named the status, to audit the mapping.
+		ReportedStatus: u.AliasedStatus,
+		SignedBy:       u.SignedBy,
+		Source:         courier.Name,
 	}
 	var stageErr error
 	// kept says the staged upload is its event's proof of delivery.

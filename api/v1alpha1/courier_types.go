@@ -107,6 +107,25 @@ type CourierSpec struct {
 	// +listMapKey=status
 	// +kubebuilder:validation:MaxItems=8
 	MaxTimeInStatus []StatusTimeLimit `json:"maxTimeInStatus,omitempty"`
+
+	// statusAliases maps the courier's own status codes and words to the
+	// canonical statuses, for a courier that does not use the built-in
+	// spellings: for example DL: Delivered, OFD: InTransit, Zugestellt:
+	// Delivered, Retour: ReturnToSender. An alias is matched as the
+	// built-in spellings are, ignoring case, spaces and punctuation, and
+	// only when no built-in spelling matches. An alias may not be a
+	// built-in spelling of another status, nor differ from another alias
+	// only in case, spaces or punctuation while naming another status. An
+	// event whose status came through an alias keeps what the courier sent
+	// in spec.events[].reportedStatus. A changed mapping applies to new
+	// updates only. At most 64 aliases, each 1 to 64 characters on one
+	// line.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(k) <= 64 && k.matches('^[^\\x00-\\x1f\\x7f]+$') && k.lowerAscii().findAll('[a-z0-9]').size() > 0)",message="every alias must be 1 to 64 characters on one line, with at least one ASCII letter or digit"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k.lowerAscii().findAll('[a-z0-9]').join() in {'notscanned': 'NotScanned', 'receivedindepot': 'ReceivedInDepot', 'receivedindepo': 'ReceivedInDepot', 'loadedbydriver': 'LoadedByDriver', 'intransit': 'InTransit', 'delivered': 'Delivered', 'faileddelivery': 'FailedDelivery', 'returntosender': 'ReturnToSender', 'rtsreturntosender': 'ReturnToSender', 'rts': 'ReturnToSender', 'returntodepot': 'ReturnToDepot', 'rdreturntodepo': 'ReturnToDepot', 'rd': 'ReturnToDepot', 'returntodepo': 'ReturnToDepot', 'rdreturntodepot': 'ReturnToDepot'}) || {'notscanned': 'NotScanned', 'receivedindepot': 'ReceivedInDepot', 'receivedindepo': 'ReceivedInDepot', 'loadedbydriver': 'LoadedByDriver', 'intransit': 'InTransit', 'delivered': 'Delivered', 'faileddelivery': 'FailedDelivery', 'returntosender': 'ReturnToSender', 'rtsreturntosender': 'ReturnToSender', 'rts': 'ReturnToSender', 'returntodepot': 'ReturnToDepot', 'rdreturntodepo': 'ReturnToDepot', 'rd': 'ReturnToDepot', 'returntodepo': 'ReturnToDepot', 'rdreturntodepot': 'ReturnToDepot'}[k.lowerAscii().findAll('[a-z0-9]').join()] == self[k])",message="an alias may not be a built-in spelling of another status"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self.all(j, k.lowerAscii().findAll('[a-z0-9]').join() != j.lowerAscii().findAll('[a-z0-9]').join() || self[k] == self[j]))",message="two aliases that differ only in case, spaces or punctuation must name the same status"
+	StatusAliases map[string]TrackingStatus `json:"statusAliases,omitempty"`
 }
 
 // Bounds of a StatusTimeLimit's duration.

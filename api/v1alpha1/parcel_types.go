@@ -125,6 +125,13 @@ type TrackingEvent struct {
 	// +kubebuilder:validation:MaxLength=128
 	SignedBy string `json:"signedBy,omitempty"`
 
+	// reportedStatus is the status exactly as the courier sent it, kept
+	// when one of the courier's statusAliases (not a built-in spelling)
+	// named the status, so the mapping can be audited later.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	ReportedStatus string `json:"reportedStatus,omitempty"`
+
 	// source names who reported the event: the authenticated courier, or
 	// whatever a person writing the event with kubectl chooses.
 	// +optional

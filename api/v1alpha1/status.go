@@ -18,6 +18,8 @@ package v1alpha1
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -135,6 +137,51 @@ func ParseTrackingStatus(value string) (TrackingStatus, error) {
 		return s, nil
 	}
 	return "", &UnknownStatusError{Value: value}
+}
+
+// MaxReportedStatusLength is the longest track_status the courier API
+// reads, in characters.
+const MaxReportedStatusLength = 128
+
+// ResolveStatus turns what a courier sent into a canonical status: a
+// built-in spelling first (ParseTrackingStatus), then one of the courier's
+// aliases (Courier.spec.statusAliases), matched the same way, ignoring case,
+// spaces and punctuation, and letters of any script. aliased says an alias
+// named the status. The API server refuses an alias that is a built-in
+// spelling of another status or that matches another alias naming another
+// status, so the order aliases are tried in does not matter.
+func ResolveStatus(value string, aliases map[string]TrackingStatus) (status TrackingStatus, aliased bool, err error) {
+	if s, err := ParseTrackingStatus(value); err == nil {
+		return s, false, nil
+	}
+	if n := normalizeAlias(value); n != "" {
+		for alias, s := range aliases {
+			if s.IsValid() && normalizeAlias(alias) == n {
+				return s, true, nil
+			}
+		}
+	}
+	return "", false, &UnknownStatusError{Value: value}
+}
+
+// SortedAliases returns the aliases' codes in order, for error messages.
+func SortedAliases(aliases map[string]TrackingStatus) []string {
+	return slices.Sorted(maps.Keys(aliases))
+}
+
+// normalizeAlias keeps only letters and digits, lower-cased, of any script
+// ("Zurückgesendet" is a courier's word); invalid UTF-8 matches nothing.
+func normalizeAlias(value string) string {
+	var b strings.Builder
+	for _, r := range value {
+		switch {
+		case r == utf8.RuneError:
+			return ""
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
 }
 
 // normalizeSpelling keeps only ASCII letters (lower-cased) and digits. A

@@ -133,6 +133,46 @@ var _ = Describe("TrackingStatus", func() {
 		Entry(`invalid UTF-8 before a valid spelling "\xffRD"`, "\xffRD", `unknown status "\xffRD"`),
 	)
 
+	aliases := map[string]trackingv1alpha1.TrackingStatus{
+		"DL": delivered, "OFD": inTransit, "Zurückgesendet": returnToSender, "配達済み": delivered, "RTS": returnToSender,
+	}
+	DescribeTable("ResolveStatus takes a built-in spelling first, then a courier's alias, matched the same way",
+		func(value string, want trackingv1alpha1.TrackingStatus, wantAliased bool) {
+			got, aliased, err := trackingv1alpha1.ResolveStatus(value, aliases)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(got).To(Equal(want))
+			Expect(aliased).To(Equal(wantAliased))
+		},
+		Entry("a built-in spelling", "Received in Depo", receivedInDepot, false),
+		Entry("a built-in spelling also listed as an alias of its own status", "rts", returnToSender, false),
+		Entry("an alias as configured", "DL", delivered, true),
+		Entry("an alias in another case, with punctuation", " o.f.d ", inTransit, true),
+		Entry("an alias with non-ASCII letters, upper-cased", "ZURÜCKGESENDET", returnToSender, true),
+		Entry("an alias in another script", "配達済み", delivered, true),
+	)
+
+	DescribeTable("ResolveStatus refuses what neither a built-in spelling nor an alias names",
+		func(value string, aliases map[string]trackingv1alpha1.TrackingStatus) {
+			got, aliased, err := trackingv1alpha1.ResolveStatus(value, aliases)
+			Expect(got).To(BeEmpty())
+			Expect(aliased).To(BeFalse())
+			var unknown *trackingv1alpha1.UnknownStatusError
+			Expect(errors.As(err, &unknown)).To(BeTrue(), "error %v (%T) is not an *UnknownStatusError", err, err)
+			Expect(unknown.Value).To(Equal(value))
+		},
+		Entry("no aliases", "DL", nil),
+		Entry("an alias's prefix", "D", aliases),
+		Entry("an alias run together with more", "DLX", aliases),
+		Entry("punctuation only", "--", aliases),
+		Entry("invalid UTF-8 around an alias", "\xffDL", aliases),
+		Entry("an alias naming no status (the API server refuses it)", "LOST", map[string]trackingv1alpha1.TrackingStatus{"LOST": "Lost"}),
+	)
+
+	It("SortedAliases lists the codes in order", func() {
+		Expect(trackingv1alpha1.SortedAliases(aliases)).To(Equal([]string{"DL", "OFD", "RTS", "Zurückgesendet", "配達済み"}))
+		Expect(trackingv1alpha1.SortedAliases(nil)).To(BeEmpty())
+	})
+
 	DescribeTable("DisplayName gives the name people read",
 		func(status trackingv1alpha1.TrackingStatus, want string) {
 			Expect(status.DisplayName()).To(Equal(want))

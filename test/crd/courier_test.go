@@ -17,6 +17,8 @@ limitations under the License.
 package crd_test
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -89,7 +91,75 @@ var _ = Describe("Courier validation by the API server", func() {
 		Entry("a limit over a year", func(c *trackingv1alpha1.Courier) {
 			c.Spec.MaxTimeInStatus = []trackingv1alpha1.StatusTimeLimit{limit(trackingv1alpha1.StatusInTransit, "8761h")}
 		}, "spec.maxTimeInStatus[0].duration", "must be at least 1m and at most 8760h"),
+		Entry("an alias naming a status nobody knows", func(c *trackingv1alpha1.Courier) {
+			c.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{"DL": "Lost"}
+		}, "spec.statusAliases.DL", "Unsupported value"),
+		Entry("an empty alias", func(c *trackingv1alpha1.Courier) {
+			c.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{"": trackingv1alpha1.StatusDelivered}
+		}, "spec.statusAliases", "1 to 64 characters on one line"),
+		Entry("an alias of punctuation only", func(c *trackingv1alpha1.Courier) {
+			c.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{"--": trackingv1alpha1.StatusDelivered}
+		}, "spec.statusAliases", "at least one ASCII letter or digit"),
+		Entry("an alias over 64 characters", func(c *trackingv1alpha1.Courier) {
+			c.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{strings.Repeat("x", 65): trackingv1alpha1.StatusDelivered}
+		}, "spec.statusAliases", "1 to 64 characters on one line"),
+		Entry("an alias on two lines", func(c *trackingv1alpha1.Courier) {
+			c.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{"DL\nOK": trackingv1alpha1.StatusDelivered}
+		}, "spec.statusAliases", "1 to 64 characters on one line"),
+		Entry("an alias that is another status's built-in spelling", func(c *trackingv1alpha1.Courier) {
+			c.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{"rts": trackingv1alpha1.StatusDelivered}
+		}, "spec.statusAliases", "may not be a built-in spelling of another status"),
+		Entry("two aliases that differ in case only, naming two statuses", func(c *trackingv1alpha1.Courier) {
+			c.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{
+				"DL": trackingv1alpha1.StatusDelivered, "d-l": trackingv1alpha1.StatusFailedDelivery}
+		}, "spec.statusAliases", "must name the same status"),
+		Entry("65 aliases", func(c *trackingv1alpha1.Courier) {
+			c.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{}
+			for i := range 65 {
+				c.Spec.StatusAliases[fmt.Sprintf("code%d", i)] = trackingv1alpha1.StatusInTransit
+			}
+		}, "spec.statusAliases", "must have at most 64 items"),
 	)
+
+	It("accepts a courier's own codes, the most of them, and a built-in spelling of the same status", func() {
+		c := newCourier(ns)
+		c.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{
+			"DL": trackingv1alpha1.StatusDelivered, "dl": trackingv1alpha1.StatusDelivered, "OFD": trackingv1alpha1.StatusInTransit,
+			"Zugestellt": trackingv1alpha1.StatusDelivered, "Zurückgesendet": trackingv1alpha1.StatusReturnToSender,
+			"Retour": trackingv1alpha1.StatusReturnToSender, "RTS": trackingv1alpha1.StatusReturnToSender,
+			strings.Repeat("x", 64): trackingv1alpha1.StatusInTransit,
+		}
+		for i := len(c.Spec.StatusAliases); i < 64; i++ {
+			c.Spec.StatusAliases[fmt.Sprintf("code%d", i)] = trackingv1alpha1.StatusInTransit
+		}
+		Expect(k8sClient.Create(ctx, c)).To(Succeed())
+		got := &trackingv1alpha1.Courier{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(c), got)).To(Succeed())
+		Expect(got.Spec.StatusAliases).To(Equal(c.Spec.StatusAliases))
+	})
+
+	It("refuses every built-in spelling as an alias of another status", func() {
+		// Every name the code accepts, against every other status: the
+		// rule's table of spellings must be the code's.
+		names := trackingv1alpha1.AcceptedSpellings()
+		for _, s := range trackingv1alpha1.Statuses() {
+			names = append(names, string(s))
+		}
+		for _, name := range names {
+			own, err := trackingv1alpha1.ParseTrackingStatus(name)
+			Expect(err).NotTo(HaveOccurred())
+			for _, other := range trackingv1alpha1.Statuses() {
+				c := newCourier(ns)
+				c.Name, c.GenerateName = "", "acme-"
+				c.Spec.StatusAliases = map[string]trackingv1alpha1.TrackingStatus{strings.ToUpper(name): other}
+				if other == own {
+					Expect(k8sClient.Create(ctx, c)).To(Succeed(), "%q -> %s", name, other)
+					continue
+				}
+				expectInvalid(k8sClient.Create(ctx, c), "may not be a built-in spelling of another status")
+			}
+		}
+	})
 
 	It("accepts time limits on every status a parcel can leave, and refuses a duration that is not Go's", func() {
 		c := newCourier(ns)
