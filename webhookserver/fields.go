@@ -80,6 +80,8 @@ const (
 	// fieldContentEncoding: a compressed body is refused (415) before
 	// anything else is looked at.
 	fieldContentEncoding = "Content-Encoding"
+	// fieldBatch is a batch's body as a whole: the JSON array.
+	fieldBatch = "batch"
 )
 
 // updateFields are the members of the update object, in the order problems

@@ -134,6 +134,28 @@ func (g *Guard) admitCourier(c *trackingv1alpha1.Courier, now time.Time) error {
 	return nil
 }
 
+// admitBatch takes from the courier's bucket the tokens of a batch of n
+// updates beyond the one admitCourier took: a batch counts as n requests.
+// A batch larger than the courier's burst can never be admitted: 413.
+func (g *Guard) admitBatch(c *trackingv1alpha1.Courier, n int, now time.Time) error {
+	perSecond, burst := c.Rate()
+	if n > burst {
+		detail := fmt.Sprintf("a batch of %d updates counts as %d requests, more than this courier's burst of %d; "+
+			"send at most %d updates per batch", n, n, burst, burst)
+		return &Problem{Status: http.StatusRequestEntityTooLarge, Type: slugTooLarge, Title: titleTooLarge, Detail: detail,
+			Fields: []FieldError{{Field: fieldBatch, Detail: detail}}}
+	}
+	if n <= 1 {
+		return nil
+	}
+	if ok, wait := g.couriers.AllowN(string(c.UID), perSecond, burst, now, n-1); !ok {
+		return tooManyRequests(refusedCourierLimit, wait, fmt.Sprintf(
+			"a batch of %d updates counts as %d requests, and this courier may send %g requests per second (bursts of %d); "+
+				"retry after the delay given in Retry-After", n, n, perSecond, burst))
+	}
+	return nil
+}
+
 // acquireWrite takes one of the write slots for the courier.
 func (g *Guard) acquireWrite(ctx context.Context, c *trackingv1alpha1.Courier) (func(), error) {
 	release, err := g.writes.Acquire(ctx, string(c.UID))

@@ -278,6 +278,12 @@ func postAs(c *courier, contentType string, body []byte) hostile {
 	return hostile{req: asCourier(c, http.MethodPost, UpdatePath, contentType, body), route: UpdatePath}
 }
 
+// batchAs posts a batch from c, unsigned.
+func batchAs(c *courier, body string) hostile {
+	GinkgoHelper()
+	return hostile{req: asCourier(c, http.MethodPost, BatchPath, "application/json", []byte(body)), route: BatchPath}
+}
+
 // attackerJSON posts body as application/json from the attacker.
 func attackerJSON(body string) hostile {
 	GinkgoHelper()
@@ -1039,6 +1045,31 @@ var _ = Describe("Hostile requests", Ordered, ContinueOnFailure, func() {
 		Entry("remarks of 1025 characters", func() hostile {
 			return attackerJSON(attackerUpdate(fmt.Sprintf(`"remarks":%q`, strings.Repeat("é", 1025))))
 		}, http.StatusBadRequest, "remarks", "at most 1024 are allowed"),
+
+		// The batch endpoint.
+		Entry("a batch of 501 updates", func() hostile {
+			return batchAs(who.attacker, batchOf(MaxBatchItems+1))
+		}, http.StatusRequestEntityTooLarge, "batch", "a batch carries at most 500 updates"),
+		Entry("a batch larger than the courier's burst", func() hostile {
+			return batchAs(who.attacker, batchOf(201))
+		}, http.StatusRequestEntityTooLarge, "batch", "more than this courier's burst of 200"),
+		Entry("a batch that is one object", func() hostile {
+			return batchAs(who.attacker, attackerUpdate())
+		}, http.StatusBadRequest, "batch", "must be a JSON array"),
+		Entry("an empty batch", func() hostile {
+			return batchAs(who.attacker, "[]")
+		}, http.StatusBadRequest, "batch", "the batch is empty"),
+		Entry("a batch sent as multipart", func() hostile {
+			return hostile{req: asCourier(who.attacker, http.MethodPost, BatchPath, hostileMultipartType, []byte(batchOf(1))), route: BatchPath}
+		}, http.StatusUnsupportedMediaType, "Content-Type", "application/json with a JSON array"),
+		Entry("an unsigned batch from a courier that signs", func() hostile {
+			return batchAs(who.signer, batchOf(1))
+		}, http.StatusUnauthorized, "", "the request is not signed"),
+		Entry("headers of a batch over MaxHeaderBytes", func() hostile {
+			return hostile{plain: true, route: BatchPath, raw: "POST " + BatchPath + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+				"Authorization: Bearer " + who.attacker.token + "\r\nContent-Type: application/json\r\n" +
+				"X-Padding: " + strings.Repeat("p", 2*MaxHeaderBytes) + "\r\nContent-Length: 0\r\n\r\n"}
+		}, http.StatusRequestHeaderFieldsTooLarge, "", "431 Request Header Fields Too Large"),
 
 		// HTTP itself.
 		Entry("headers over MaxHeaderBytes", func() hostile {

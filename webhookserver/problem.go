@@ -145,10 +145,15 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="parcel-operator"`)
 	}
-	writeJSON(w, p.Status, "application/problem+json", problemBody{
+	writeJSON(w, p.Status, "application/problem+json", p.body())
+}
+
+// body is the problem as sent.
+func (p *Problem) body() *problemBody {
+	return &problemBody{
 		Type: problemTypeBase + p.Type, Title: p.Title, Status: p.Status, Detail: p.Detail,
 		Errors: p.Fields, Parcel: p.Parcel, EventID: p.EventID,
-	})
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, contentType string, body any) {

@@ -46,6 +46,7 @@ import (
 // Routes of the courier API.
 const (
 	UpdatePath   = "/api/v1/webhook/parcel-status"
+	BatchPath    = "/api/v1/webhook/parcel-status:batch"
 	ParcelPath   = "/api/v1/parcels/{articleId}"
 	OpenAPIPath  = "/api/v1/openapi.yaml"
 	HealthzPath  = "/healthz"
@@ -195,6 +196,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+UpdatePath, s.instrument(s.handleUpdate, s.maxUpdateBytes))
 	mux.HandleFunc(UpdatePath, methodNotAllowed(http.MethodPost))
+	mux.HandleFunc("POST "+BatchPath, s.instrument(s.handleBatch, maxBatchBody))
+	mux.HandleFunc(BatchPath, methodNotAllowed(http.MethodPost))
 	mux.HandleFunc("GET "+ParcelPath, s.instrument(s.handleParcel, noBody))
 	mux.HandleFunc(ParcelPath, methodNotAllowed(http.MethodGet, http.MethodHead))
 	mux.HandleFunc("GET "+OpenAPIPath, func(w http.ResponseWriter, _ *http.Request) {

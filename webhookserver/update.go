@@ -183,7 +183,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	if err != nil {
 		return err
 	}
-	parcel, err := s.record(ctx, courier, key, u.ArticleID, found.parcel, event)
+	parcel, err := s.record(ctx, courier, key, u.ArticleID, found.parcel, []trackingv1alpha1.TrackingEvent{event})
 	release()
 	if err != nil {
 		return err
@@ -246,30 +246,45 @@ type lookup struct {
 	err error
 }
 
-// lookUp reads the parcel from the cache, and from the API server when the
-// cache has none and the courier may not create one (the cache may lag;
-// only the API server can say the parcel is new). It writes nothing and
-// answers nothing.
+// lookUp reads the update's parcel (lookUpParcel) and judges it. It writes
+// nothing and answers nothing.
 func (s *Server) lookUp(ctx context.Context, courier *trackingv1alpha1.Courier, key client.ObjectKey, u Update) lookup {
+	p, err := s.lookUpParcel(ctx, courier, key, u.ArticleID)
+	switch {
+	case err != nil:
+		return lookup{err: err}
+	case p == nil:
+		return lookup{}
+	}
+	return lookupOf(key, p, u)
+}
+
+// lookUpParcel reads the parcel from the cache, and from the API server
+// when the cache has none and the courier may not create one (the cache
+// may lag; only the API server can say the parcel is new). It returns nil
+// for a parcel the courier may create, and an unknown parcel or the API
+// server being unavailable as the error.
+func (s *Server) lookUpParcel(ctx context.Context, courier *trackingv1alpha1.Courier, key client.ObjectKey,
+	articleID string) (*trackingv1alpha1.Parcel, error) {
 	cached := &trackingv1alpha1.Parcel{}
 	switch err := s.Client.Get(ctx, key, cached); {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return lookup{err: unavailable("the Kubernetes API", err)}
+		return nil, unavailable("the Kubernetes API", err)
 	default:
-		return lookupOf(key, cached, u)
+		return cached, nil
 	}
 	if courier.MayCreateParcels() {
-		return lookup{}
+		return nil, nil
 	}
 	fresh := &trackingv1alpha1.Parcel{}
 	switch err := s.APIReader.Get(ctx, key, fresh); {
 	case apierrors.IsNotFound(err):
-		return lookup{err: unknownParcel(key, u.ArticleID)}
+		return nil, unknownParcel(key, articleID)
 	case err != nil:
-		return lookup{err: unavailable("the Kubernetes API", err)}
+		return nil, unavailable("the Kubernetes API", err)
 	}
-	return lookupOf(key, fresh, u)
+	return fresh, nil
 }
 
 // lookupOf judges a parcel found under the update's name.
@@ -299,13 +314,13 @@ func (s *Server) discardUnkept(ctx context.Context, key string, kept bool, err e
 	}
 }
 
-// record writes the event into the API server: one create for a new
-// parcel, else one JSON-patch append, never a read-modify-write. The cached
-// copy decides the first attempt; when another writer moved first (created
-// the parcel, or wrote its first events), the API server's copy decides the
-// next.
+// record writes events, in order, into the API server in one request: one
+// create for a new parcel, else one JSON-patch append, never a
+// read-modify-write. The cached copy decides the first attempt; when
+// another writer moved first (created the parcel, or wrote its first
+// events), the API server's copy decides the next.
 func (s *Server) record(ctx context.Context, courier *trackingv1alpha1.Courier, key client.ObjectKey,
-	articleID string, cached *trackingv1alpha1.Parcel, event trackingv1alpha1.TrackingEvent) (*trackingv1alpha1.Parcel, error) {
+	articleID string, cached *trackingv1alpha1.Parcel, events []trackingv1alpha1.TrackingEvent) (*trackingv1alpha1.Parcel, error) {
 	exists, hasEvents := cached != nil, cached != nil && len(cached.Spec.Events) > 0
 	var err error
 	for range appendAttempts {
@@ -314,7 +329,7 @@ func (s *Server) record(ctx context.Context, courier *trackingv1alpha1.Courier, 
 			if !courier.MayCreateParcels() {
 				return nil, unknownParcel(key, articleID)
 			}
-			p, err = s.create(ctx, key, articleID, event)
+			p, err = s.create(ctx, key, articleID, events)
 			switch {
 			case err == nil:
 				return p, nil
@@ -328,7 +343,7 @@ func (s *Server) record(ctx context.Context, courier *trackingv1alpha1.Courier, 
 			}
 			return nil, apiError(err)
 		}
-		p, err = s.appendEvent(ctx, key, articleID, event, hasEvents)
+		p, err = s.appendEvents(ctx, key, articleID, events, hasEvents)
 		if err == nil {
 			return p, nil
 		}
@@ -343,7 +358,7 @@ func (s *Server) record(ctx context.Context, courier *trackingv1alpha1.Courier, 
 			return nil, apiError(getErr)
 		case current.Spec.ArticleID != articleID:
 			return nil, nameTaken(key, current.Spec.ArticleID)
-		case len(current.Spec.Events) >= trackingv1alpha1.MaxEvents:
+		case len(current.Spec.Events)+len(events) > trackingv1alpha1.MaxEvents:
 			return nil, parcelFull(key)
 		default:
 			exists, hasEvents = true, len(current.Spec.Events) > 0
@@ -352,12 +367,12 @@ func (s *Server) record(ctx context.Context, courier *trackingv1alpha1.Courier, 
 	return nil, apiError(err)
 }
 
-// create creates the parcel with its first event.
+// create creates the parcel with its first events.
 func (s *Server) create(ctx context.Context, key client.ObjectKey, articleID string,
-	event trackingv1alpha1.TrackingEvent) (*trackingv1alpha1.Parcel, error) {
+	events []trackingv1alpha1.TrackingEvent) (*trackingv1alpha1.Parcel, error) {
 	p := &trackingv1alpha1.Parcel{
 		ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
-		Spec:       trackingv1alpha1.ParcelSpec{ArticleID: articleID, Events: []trackingv1alpha1.TrackingEvent{event}},
+		Spec:       trackingv1alpha1.ParcelSpec{ArticleID: articleID, Events: events},
 	}
 	if len(validation.IsValidLabelValue(articleID)) == 0 {
 		p.Labels = map[string]string{trackingv1alpha1.ArticleIDLabel: articleID}
@@ -365,17 +380,21 @@ func (s *Server) create(ctx context.Context, key client.ObjectKey, articleID str
 	return p, s.Client.Create(ctx, p)
 }
 
-// appendEvent appends with one JSON patch. The test op refuses a parcel
-// whose name another article ID holds; an empty list is created instead of
-// appended to (the CEL append-only rule refuses it if a writer got there
-// first, and record retries).
-func (s *Server) appendEvent(ctx context.Context, key client.ObjectKey, articleID string,
-	event trackingv1alpha1.TrackingEvent, hasEvents bool) (*trackingv1alpha1.Parcel, error) {
-	add := jsonPatchOp{Op: "add", Path: "/spec/events/-", Value: event}
-	if !hasEvents {
-		add = jsonPatchOp{Op: "add", Path: "/spec/events", Value: []trackingv1alpha1.TrackingEvent{event}}
+// appendEvents appends with one JSON patch, one add op per event. The test
+// op refuses a parcel whose name another article ID holds; an empty list is
+// created instead of appended to (the CEL append-only rule refuses it if a
+// writer got there first, and record retries).
+func (s *Server) appendEvents(ctx context.Context, key client.ObjectKey, articleID string,
+	events []trackingv1alpha1.TrackingEvent, hasEvents bool) (*trackingv1alpha1.Parcel, error) {
+	ops := []jsonPatchOp{{Op: "test", Path: "/spec/articleId", Value: articleID}}
+	if hasEvents {
+		for _, e := range events {
+			ops = append(ops, jsonPatchOp{Op: "add", Path: "/spec/events/-", Value: e})
+		}
+	} else {
+		ops = append(ops, jsonPatchOp{Op: "add", Path: "/spec/events", Value: events})
 	}
-	patch, err := json.Marshal([]jsonPatchOp{{Op: "test", Path: "/spec/articleId", Value: articleID}, add})
+	patch, err := json.Marshal(ops)
 	if err != nil {
 		return nil, err
 	}
@@ -389,16 +408,27 @@ type jsonPatchOp struct {
 	Value any    `json:"value"`
 }
 
-// answer folds the parcel and tells the courier what its update did;
-// retried says the update was found already recorded and nothing written.
+// answer tells the courier what its update did (verdict).
 func (s *Server) answer(w http.ResponseWriter, courier *trackingv1alpha1.Courier, parcel *trackingv1alpha1.Parcel,
 	u Update, pod podResult, retried bool) error {
-	fold := s.Transitions.Fold(parcel.Spec.Events)
+	a, code, err := s.verdict(courier, parcel, s.Transitions.Fold(parcel.Spec.Events), u, pod, retried)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, code, "application/json", a)
+	return nil
+}
+
+// verdict folds the parcel and says what the update did, with the status
+// code of its answer, and counts it; retried says the update was found
+// already recorded and nothing written.
+func (s *Server) verdict(courier *trackingv1alpha1.Courier, parcel *trackingv1alpha1.Parcel, fold trackingv1alpha1.FoldResult,
+	u Update, pod podResult, retried bool) (*UpdateAnswer, int, error) {
 	step, ok := stepOf(parcel, fold, u.EventID)
 	if !ok {
-		return fmt.Errorf("event %s not found in parcel %s/%s after recording it", u.EventID, parcel.Namespace, parcel.Name)
+		return nil, 0, fmt.Errorf("event %s not found in parcel %s/%s after recording it", u.EventID, parcel.Namespace, parcel.Name)
 	}
-	a := UpdateAnswer{
+	a := &UpdateAnswer{
 		Parcel:          parcel.Namespace + "/" + parcel.Name,
 		ArticleID:       u.ArticleID,
 		EventID:         u.EventID,
@@ -426,8 +456,7 @@ func (s *Server) answer(w http.ResponseWriter, courier *trackingv1alpha1.Courier
 		code = a.describe(step, result)
 	}
 	updatesTotal.WithLabelValues(courierLabel(courier), a.Result).Inc()
-	writeJSON(w, code, "application/json", a)
-	return nil
+	return a, code, nil
 }
 
 // describe fills in the result and message of an answer from the fold's

@@ -68,7 +68,7 @@ func TestHandleUpdateVerifiesFirst(t *testing.T) {
 		t.Errorf("handleUpdate verifies the signature before it has read the body to its end (Finish)")
 	}
 	// What tells, or writes: answers, API writes, the write slot.
-	for _, name := range []string{"answer", "record", "create", "appendEvent", "acquireWrite", "Create", "Patch", "Update",
+	for _, name := range []string{"answer", "record", "create", "appendEvents", "acquireWrite", "Create", "Patch", "Update",
 		"writeJSON", "writeProblem", "stageError", "unknownParcel", "nameTaken"} {
 		for _, pos := range calls[name] {
 			if pos < settled {
@@ -85,7 +85,7 @@ func TestHandleUpdateVerifiesFirst(t *testing.T) {
 		}
 	}
 
-	for _, name := range []string{"lookUp", "lookupOf"} {
+	for _, name := range []string{"lookUp", "lookUpParcel", "lookupOf"} {
 		fd := funcs[name]
 		if fd == nil {
 			t.Fatalf("update.go has no %s", name)
@@ -99,6 +99,47 @@ func TestHandleUpdateVerifiesFirst(t *testing.T) {
 			}
 			return true
 		})
+	}
+}
+
+// TestHandleBatchVerifiesFirst holds handleBatch (batch.go) to the same
+// rule: the body is read and the signature verified once, and before that
+// it only reads the request's own bytes.
+func TestHandleBatchVerifiesFirst(t *testing.T) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "batch.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handle *ast.FuncDecl
+	for _, d := range file.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Name.Name == "handleBatch" {
+			handle = fd
+		}
+	}
+	if handle == nil {
+		t.Fatal("batch.go has no handleBatch")
+	}
+	calls := map[string][]token.Pos{}
+	ast.Inspect(handle.Body, func(n ast.Node) bool {
+		if call, ok := n.(*ast.CallExpr); ok {
+			calls[calleeName(call)] = append(calls[calleeName(call)], call.Pos())
+		}
+		return true
+	})
+	if len(calls["verifyBody"]) != 1 || len(calls["readBatch"]) != 1 {
+		t.Fatalf("handleBatch calls readBatch %d and verifyBody %d times; want each once", len(calls["readBatch"]), len(calls["verifyBody"]))
+	}
+	settled := calls["verifyBody"][0]
+	if calls["readBatch"][0] > settled {
+		t.Errorf("handleBatch verifies the signature before it has read the body")
+	}
+	for _, name := range []string{"admitBatch", "ParseUpdate", "recordGroup", "lookUpParcel", "record", "acquireWrite", "writeJSON"} {
+		for _, pos := range calls[name] {
+			if pos < settled {
+				t.Errorf("%s: handleBatch calls %s before verifyBody", fset.Position(pos), name)
+			}
+		}
 	}
 }
 

@@ -46,13 +46,20 @@ type Buckets struct {
 // holds at most burst. When the bucket is empty it takes nothing and says
 // how long until a token is there.
 func (b *Buckets) Allow(key string, perSecond float64, burst int, now time.Time) (ok bool, retryAfter time.Duration) {
+	return b.AllowN(key, perSecond, burst, now, 1)
+}
+
+// AllowN is Allow for n tokens at once, all or none: a request that counts
+// as n. More than burst tokens are never allowed (retryAfter is then a
+// second, and waiting cannot help: the caller must split the request).
+func (b *Buckets) AllowN(key string, perSecond float64, burst int, now time.Time, n int) (ok bool, retryAfter time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	l, ok := b.bucket(key, perSecond, burst, now)
 	if !ok {
 		return false, time.Second
 	}
-	r := l.ReserveN(now, 1)
+	r := l.ReserveN(now, n)
 	if !r.OK() {
 		return false, time.Second
 	}

@@ -120,16 +120,21 @@ type driver struct {
 	tracker  *tracker
 }
 
-// body encodes a scan as the multipart request couriers send.
-func (s scan) body() (string, []byte, error) {
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	form, err := json.Marshal(map[string]string{
+// update is the scan as a tracking update's JSON fields.
+func (s scan) update() map[string]string {
+	return map[string]string{
 		"articleId":      s.articleID,
 		"track_status":   s.status,
 		"track_datetime": s.time.UTC().Format(time.RFC3339),
 		"remarks":        scanRemarks,
-	})
+	}
+}
+
+// body encodes a scan as the multipart request couriers send.
+func (s scan) body() (string, []byte, error) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	form, err := json.Marshal(s.update())
 	if err != nil {
 		return "", nil, fmt.Errorf("encoding form_data: %w", err)
 	}
@@ -238,8 +243,10 @@ func (m *burstMix) next(w int, rng *rand.Rand) (courier, scan, func()) {
 
 // drive runs concurrency clients for dur, each sending the scans m hands
 // it, some twice. With limit set, requests start no faster than it allows
-// (an open-loop rate).
-func (d *driver) drive(ctx context.Context, m mix, concurrency int, dur time.Duration, limit *rate.Limiter) ([]sample, time.Duration) {
+// (an open-loop rate). With batch set, each request is a batch of that
+// many scans (sendBatch).
+func (d *driver) drive(ctx context.Context, m mix, concurrency int, dur time.Duration, limit *rate.Limiter,
+	batch int) ([]sample, time.Duration) {
 	var (
 		mu  sync.Mutex
 		all []sample
@@ -257,6 +264,10 @@ func (d *driver) drive(ctx context.Context, m mix, concurrency int, dur time.Dur
 				mu.Unlock()
 			}()
 			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if batch > 0 {
+					mine = append(mine, d.sendBatch(ctx, m, w, batch, limit, rng)...)
+					continue
+				}
 				c, s, release := m.next(w, rng)
 				mine = append(mine, d.send(ctx, c, s, limit, rng)...)
 				release()
@@ -265,6 +276,79 @@ func (d *driver) drive(ctx context.Context, m mix, concurrency int, dur time.Dur
 	}
 	wg.Wait()
 	return all, time.Since(start)
+}
+
+// sendBatch posts the next n scans m hands client w as one batch (a
+// courier flushing a backlog: no files, a retry at duplicateRate inside
+// the batch), one sample per update, each with the batch's latency. The
+// scans are all the courier's of the first: the burst mix gives a client
+// one courier.
+func (d *driver) sendBatch(ctx context.Context, m mix, w, n int, limit *rate.Limiter, rng *rand.Rand) []sample {
+	var (
+		c        courier
+		updates  []map[string]string
+		releases []func()
+	)
+	for len(updates) < n {
+		cs, s, release := m.next(w, rng)
+		if len(updates) == 0 {
+			c = cs
+		}
+		releases = append(releases, release)
+		updates = append(updates, s.update())
+		if rng.Float64() < duplicateRate && len(updates) < n {
+			updates = append(updates, s.update())
+		}
+	}
+	defer func() {
+		for _, release := range releases {
+			release()
+		}
+	}()
+	body, err := json.Marshal(updates)
+	if err != nil {
+		return []sample{{err: true}}
+	}
+	for range updates {
+		if limit != nil && limit.Wait(ctx) != nil {
+			return []sample{{err: true}}
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url+"/api/v1/webhook/parcel-status:batch", bytes.NewReader(body))
+	if err != nil {
+		return []sample{{err: true}}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	start := time.Now()
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return []sample{{err: true, latency: time.Since(start)}}
+	}
+	raw, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	end := time.Now()
+	var a struct {
+		Results []struct {
+			Code   int     `json:"code"`
+			Answer *answer `json:"answer"`
+		} `json:"results"`
+	}
+	if err != nil || json.Unmarshal(raw, &a) != nil || len(a.Results) != len(updates) {
+		return []sample{{err: true, code: resp.StatusCode, latency: end.Sub(start)}}
+	}
+	out := make([]sample, len(a.Results))
+	for i, r := range a.Results {
+		out[i] = sample{latency: end.Sub(start), code: r.Code}
+		if r.Answer == nil {
+			continue
+		}
+		out[i].result = r.Answer.Result
+		if out[i].accepted() && r.Answer.Result != "duplicate" {
+			d.tracker.answered(r.Answer.Parcel, r.Answer.EventID, end)
+		}
+	}
+	return out
 }
 
 // send posts one scan, twice at duplicateRate (an exact retry).

@@ -22,7 +22,8 @@ limitations under the License.
 // to reconciled status, cost ratio (API-server CPU per update over CPU per
 // raw append), API requests per update, conflicts, no-op status writes
 // and memory; a sustained step of the interleaved mix with the manager's
-// memory over time; and, with many Parcels loaded, etcd's size, the API
+// memory over time; the burst mix through the batch endpoint beside the
+// single posts; and, with many Parcels loaded, etcd's size, the API
 // server's and the manager's memory, a full LIST and the manager's resync
 // after a restart. It prints tables, writes the figures as JSON and draws
 // them as SVG charts. See docs/performance.md and docs/scale.md.
@@ -58,6 +59,7 @@ type options struct {
 	drain       time.Duration
 	profiles    string
 	pool        int
+	batch       int
 	sustained   time.Duration
 	idle        time.Duration
 	// maxAPIServerRSS stops the scale load when kube-apiserver's resident
@@ -84,6 +86,7 @@ func main() {
 	flag.StringVar(&maxRSS, "max-apiserver-rss", "9Gi",
 		"Stop loading Parcels when kube-apiserver's resident set passes this (a Kubernetes quantity), and report the count reached.")
 	flag.IntVar(&o.pool, "pool", 10000, "Parcels in flight in the interleaved mix.")
+	flag.IntVar(&o.batch, "batch", 100, "Updates per request in the batch steps (B, the burst mix through the batch endpoint); 0 skips them.")
 	flag.DurationVar(&o.sustained, "sustained", 5*time.Minute,
 		"How long the sustained step sends the interleaved mix at its peak rate; 0 skips.")
 	flag.DurationVar(&o.idle, "idle", 10*time.Second,
@@ -172,7 +175,7 @@ func runBench(ctx context.Context, o options) (*results, error) {
 		GoVersion: runtime.Version(),
 		CPUs:      runtime.NumCPU(),
 		Options: optionsJSON{Concurrency: o.concurrency, Step: o.step.String(), RawStep: o.rawStep.String(),
-			Parcels: o.parcels, Couriers: o.couriers, Pool: o.pool, Sustained: o.sustained.String(), Idle: o.idle.String(),
+			Parcels: o.parcels, Couriers: o.couriers, Pool: o.pool, Batch: o.batch, Sustained: o.sustained.String(), Idle: o.idle.String(),
 			MaxAPIServerRSSBytes: o.maxAPIServerRSS, Events: o.eventModes, ManagerArgs: o.managerArgs},
 	}
 	b, err := start(ctx)

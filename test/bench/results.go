@@ -62,6 +62,7 @@ type optionsJSON struct {
 	Parcels     []int  `json:"parcels"`
 	Couriers    int    `json:"couriers"`
 	Pool        int    `json:"pool"`
+	Batch       int    `json:"batch"`
 	Sustained   string `json:"sustained"`
 	Idle        string `json:"idle"`
 	// MaxAPIServerRSSBytes is where the scale load stops.

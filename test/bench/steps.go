@@ -62,6 +62,9 @@ type stepSpec struct {
 	profile bool
 	// afterSend, when set, runs as soon as the step stops sending.
 	afterSend func()
+	// batch, when not 0, sends that many scans per request through the
+	// batch endpoint.
+	batch int
 }
 
 // The kinds of traffic.
@@ -115,6 +118,15 @@ func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error
 			return err
 		}
 	}
+	// The burst mix again through the batch endpoint, at the fewest and
+	// the most clients, beside the single posts of the S steps.
+	for i, c := range batchConcurrencies(o.concurrency, o.batch) {
+		name := fmt.Sprintf("B%02d", i)
+		if _, err := run(stepSpec{name: name, kind: fmt.Sprintf("%s batch=%d", mixBurst, o.batch),
+			mix: newBurstMix(name, b.couriers, c), concurrency: c, dur: o.step, batch: o.batch}); err != nil {
+			return err
+		}
+	}
 
 	logf("filling the interleaved pool: %d parcels in flight", o.pool)
 	pool, err := b.newInterleavedMix(ctx, o.pool)
@@ -164,6 +176,19 @@ func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error
 		d.url = b.manager.webhookURL
 	}
 	return b.notifySteps(ctx, o, d, tr, pool, res)
+}
+
+// batchConcurrencies are the client counts the batch steps run at: the
+// fewest and the most of the single-post steps; none without a batch size.
+func batchConcurrencies(all []int, batch int) []int {
+	if batch <= 0 {
+		return nil
+	}
+	lo, hi := slices.Min(all), slices.Max(all)
+	if lo == hi {
+		return []int{lo}
+	}
+	return []int{lo, hi}
 }
 
 // measureIdle returns the cores each process uses over d with no traffic.
@@ -227,7 +252,7 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	}
 	start := time.Now()
 	cpuBefore := sampleCPU()
-	samples, elapsed := d.drive(ctx, spec.mix, spec.concurrency, spec.dur, limit)
+	samples, elapsed := d.drive(ctx, spec.mix, spec.concurrency, spec.dur, limit, spec.batch)
 	if spec.afterSend != nil {
 		spec.afterSend()
 	}
