@@ -114,10 +114,22 @@ vulncheck: govulncheck ## Report known vulnerabilities the code reaches, offline
 	db="$$(hack/vulndb.sh | tail -1)"; "$(GOVULNCHECK)" -db "file://$$db" ./...
 
 .PHONY: test
-test: manifests generate fmt vet lint vulncheck envtest s3server kustomize helm promtool promql-metrics test-rules ## Lint, check for vulnerabilities, run every test against a real control plane, then the fault tests on their own.
+test: ## Lint, check for vulnerabilities, run every test against a real control plane, then the fault tests on their own.
+	$(MAKE) --no-print-directory -j2 test-checks test-tools
+	$(MAKE) --no-print-directory test-rules
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" PROMQL_METRICS="$(PROMQL_METRICS)" \
 		go test ./... -coverprofile cover.out
 	$(MAKE) --no-print-directory test-faults
+
+# test prepares in two halves side by side, since neither needs the other:
+# the code generation and static checks, in order, and the tools and the
+# control plane the tests run. On a fresh machine both are mostly module
+# downloads and builds, and one half's downloads and links leave a core
+# the other half's compiles use.
+.PHONY: test-checks test-tools
+test-checks: ## Code generation, go fmt, go vet, make lint and make vulncheck, in order.
+	$(MAKE) --no-print-directory -j1 manifests generate fmt vet lint vulncheck
+test-tools: envtest s3server kustomize helm promtool promql-metrics ## Build (or find cached) every tool and the control plane the tests run.
 
 .PHONY: test-rules
 test-rules: promtool promql-metrics ## Check the alerts and run their unit tests (config/prometheus/tests) with promtool; parse every PromQL expression of the dashboard and the alerts.

@@ -65,7 +65,9 @@ func TestReadBatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			raws, err := readBatch(newParcelStatusRequest(tc.contentType, tc.body))
 			if tc.refusal != nil {
-				checkRefusal(t, err, tc.refusal)
+				if p := checkRefusal(t, err, tc.refusal); len(p.Fields) != 1 {
+					t.Fatalf("%d field problems, want the one of the batch or its headers", len(p.Fields))
+				}
 				return
 			}
 			if err != nil {
@@ -80,7 +82,9 @@ func TestReadBatch(t *testing.T) {
 
 func TestReadBatchRefusesCompressedBodies(t *testing.T) {
 	_, err := readBatch(newParcelStatusRequest(mediaTypeJSON, batchOf(1), "Content-Encoding", "gzip"))
-	checkRefusal(t, err, refusedWith(http.StatusUnsupportedMediaType, fieldContentEncoding, "send the body uncompressed"))
+	if p := checkRefusal(t, err, refusedWith(http.StatusUnsupportedMediaType, fieldContentEncoding, "send the body uncompressed")); p.Status != http.StatusUnsupportedMediaType {
+		t.Fatalf("status %d", p.Status)
+	}
 }
 
 // FuzzReadBatch: whatever the body, readBatch returns 1 to MaxBatchItems

@@ -55,6 +55,20 @@ func FuzzParseUpdate(f *testing.F) {
 	})
 }
 
+// checkFuzzStatus holds an accepted update's status to what was sent.
+func checkFuzzStatus(t *testing.T, u Update, limits Limits) {
+	t.Helper()
+	switch {
+	case !utf8.ValidString(u.ReportedStatus), utf8.RuneCountInString(u.ReportedStatus) > v1alpha1.MaxReportedStatusLength:
+		t.Fatalf("reported status %q is not valid UTF-8 or too long", u.ReportedStatus)
+	case u.AliasedStatus != "" && u.AliasedStatus != u.ReportedStatus:
+		t.Fatalf("aliased status %q is not the reported %q", u.AliasedStatus, u.ReportedStatus)
+	}
+	if s, aliased, _ := v1alpha1.ResolveStatus(u.ReportedStatus, limits.StatusAliases); s != u.Status || aliased != (u.AliasedStatus != "") {
+		t.Fatalf("reported status %q does not resolve to %q (aliased %q)", u.ReportedStatus, u.Status, u.AliasedStatus)
+	}
+}
+
 // fuzzAliases are a courier's own codes, so fuzzing reaches the aliases too.
 var fuzzAliases = map[string]v1alpha1.TrackingStatus{
 	"DL": v1alpha1.StatusDelivered, "Zurückgesendet": v1alpha1.StatusReturnToSender, "配達済み": v1alpha1.StatusDelivered,
@@ -171,14 +185,8 @@ func checkFuzzUpdate(t *testing.T, u Update, limits Limits) {
 		t.Fatalf("event id %q is not the derived one", u.EventID)
 	case !utf8.ValidString(u.Remarks), utf8.RuneCountInString(u.Remarks) > v1alpha1.MaxRemarksLength:
 		t.Fatalf("remarks %q are not valid UTF-8 or too long", u.Remarks)
-	case !utf8.ValidString(u.ReportedStatus), utf8.RuneCountInString(u.ReportedStatus) > v1alpha1.MaxReportedStatusLength:
-		t.Fatalf("reported status %q is not valid UTF-8 or too long", u.ReportedStatus)
-	case u.AliasedStatus != "" && u.AliasedStatus != u.ReportedStatus:
-		t.Fatalf("aliased status %q is not the reported %q", u.AliasedStatus, u.ReportedStatus)
 	}
-	if s, aliased, _ := v1alpha1.ResolveStatus(u.ReportedStatus, limits.StatusAliases); s != u.Status || aliased != (u.AliasedStatus != "") {
-		t.Fatalf("reported status %q does not resolve to %q (aliased %q)", u.ReportedStatus, u.Status, u.AliasedStatus)
-	}
+	checkFuzzStatus(t, u, limits)
 	for _, r := range u.Remarks {
 		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r >= 0x7f && r <= 0x9f {
 			t.Fatalf("remarks hold control character %U", r)

@@ -60,6 +60,47 @@ func TestBucketsRefusalTakesNothing(t *testing.T) {
 	}
 }
 
+func TestBucketsAllowNAllOrNone(t *testing.T) {
+	tests := []struct {
+		name      string
+		taken, n  int
+		wantOK    bool
+		wantAfter time.Duration
+	}{
+		{"the whole burst", 0, 10, true, 0},
+		{"what is left", 4, 6, true, 0},
+		{"one more than is left", 4, 7, false, 500 * time.Millisecond},
+		{"more than the burst", 0, 11, false, time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &Buckets{MaxKeys: 10}
+			if tc.taken > 0 {
+				if ok, _ := b.AllowN("acme", 2, 10, t0, tc.taken); !ok {
+					t.Fatalf("taking %d of a burst of 10 refused", tc.taken)
+				}
+			}
+			ok, after := b.AllowN("acme", 2, 10, t0, tc.n)
+			if ok != tc.wantOK || after != tc.wantAfter {
+				t.Fatalf("AllowN(%d) after %d: ok=%v retryAfter=%s, want %v %s", tc.n, tc.taken, ok, after, tc.wantOK, tc.wantAfter)
+			}
+			// A refusal takes nothing: what was left is still there.
+			left := 10 - tc.taken
+			if ok {
+				left -= tc.n
+			}
+			if left > 0 {
+				if ok, _ := b.AllowN("acme", 2, 10, t0, left); !ok {
+					t.Fatalf("the %d tokens left are gone", left)
+				}
+			}
+			if ok, _ := b.Allow("acme", 2, 10, t0); ok {
+				t.Fatal("a token more than the burst")
+			}
+		})
+	}
+}
+
 func TestBucketsFollowChangedSettings(t *testing.T) {
 	b := &Buckets{MaxKeys: 10}
 	b.Allow("acme", 1, 1, t0)

@@ -130,7 +130,7 @@ func (h *sweeperHarness) createParcel(namespace string, upload *trackingv1alpha1
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: trackingv1alpha1.ParcelName(articleID), Labels: lbls},
 		Spec: trackingv1alpha1.ParcelSpec{
 			ArticleID: articleID,
-			Events:    append(toDelivery(), delivered("delivered", 90, upload)),
+			Events:    append(toDelivery(), delivered(upload)),
 		},
 	}
 	Expect(k8sClient.Create(ctx, p)).To(Succeed())
@@ -166,8 +166,9 @@ func toDelivery() []trackingv1alpha1.TrackingEvent {
 	}
 }
 
-func delivered(id string, minute int, upload *trackingv1alpha1.ProofOfDeliveryUpload) trackingv1alpha1.TrackingEvent {
-	e := ev(id, trackingv1alpha1.StatusDelivered, minute)
+// delivered is the parcel's delivery, event id "delivered", 90 minutes in.
+func delivered(upload *trackingv1alpha1.ProofOfDeliveryUpload) trackingv1alpha1.TrackingEvent {
+	e := ev("delivered", trackingv1alpha1.StatusDelivered, 90)
 	e.ProofOfDelivery = upload
 	return e
 }
@@ -241,8 +242,8 @@ var _ = Describe("The staging sweeper", func() {
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: trackingv1alpha1.ParcelName(articleID)},
 			Spec: trackingv1alpha1.ParcelSpec{
 				ArticleID: articleID,
-				Events: append(toDelivery(), delivered("delivered", 90, nil),
-					delivered("delivered", 90, late), delivered("delivered", 90, second)),
+				Events: append(toDelivery(), delivered(nil),
+					delivered(late), delivered(second)),
 			},
 		}
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())

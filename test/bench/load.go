@@ -103,6 +103,10 @@ type answer struct {
 	EventID string `json:"eventId"`
 }
 
+// resultDuplicate is the courier API's answer to an update it already
+// holds: nothing was written.
+const resultDuplicate = "duplicate"
+
 // sample is one request and what became of it.
 type sample struct {
 	latency  time.Duration
@@ -187,7 +191,7 @@ func (d *driver) post(ctx context.Context, c courier, s scan, contentType string
 		if s.pod {
 			out.podBytes = len(pdf)
 		}
-		if a.Result != "duplicate" {
+		if a.Result != resultDuplicate {
 			d.tracker.answered(a.Parcel, a.EventID, end)
 		}
 	}
@@ -344,7 +348,7 @@ func (d *driver) sendBatch(ctx context.Context, m mix, w, n int, limit *rate.Lim
 			continue
 		}
 		out[i].result = r.Answer.Result
-		if out[i].accepted() && r.Answer.Result != "duplicate" {
+		if out[i].accepted() && r.Answer.Result != resultDuplicate {
 			d.tracker.answered(r.Answer.Parcel, r.Answer.EventID, end)
 		}
 	}

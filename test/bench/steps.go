@@ -118,14 +118,8 @@ func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error
 			return err
 		}
 	}
-	// The burst mix again through the batch endpoint, at the fewest and
-	// the most clients, beside the single posts of the S steps.
-	for i, c := range batchConcurrencies(o.concurrency, o.batch) {
-		name := fmt.Sprintf("B%02d", i)
-		if _, err := run(stepSpec{name: name, kind: fmt.Sprintf("%s batch=%d", mixBurst, o.batch),
-			mix: newBurstMix(name, b.couriers, c), concurrency: c, dur: o.step, batch: o.batch}); err != nil {
-			return err
-		}
+	if err := b.batchSteps(o, run); err != nil {
+		return err
 	}
 
 	logf("filling the interleaved pool: %d parcels in flight", o.pool)
@@ -176,6 +170,19 @@ func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error
 		d.url = b.manager.webhookURL
 	}
 	return b.notifySteps(ctx, o, d, tr, pool, res)
+}
+
+// batchSteps sends the burst mix again through the batch endpoint, at the
+// fewest and the most clients, beside the single posts of the S steps.
+func (b *bench) batchSteps(o options, run func(stepSpec) (stepResult, error)) error {
+	for i, c := range batchConcurrencies(o.concurrency, o.batch) {
+		name := fmt.Sprintf("B%02d", i)
+		if _, err := run(stepSpec{name: name, kind: fmt.Sprintf("%s batch=%d", mixBurst, o.batch),
+			mix: newBurstMix(name, b.couriers, c), concurrency: c, dur: o.step, batch: o.batch}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // batchConcurrencies are the client counts the batch steps run at: the
@@ -333,7 +340,7 @@ func (st *stepResult) tally(samples []sample, elapsed time.Duration, start time.
 			continue
 		}
 		st.Accepted++
-		if s.result != "duplicate" {
+		if s.result != resultDuplicate {
 			st.Written++
 		}
 		st.PODBytes += int64(s.podBytes)
