@@ -464,6 +464,13 @@ var _ = Describe("Notifying subscribers", Ordered, func() {
 		patch := client.MergeFrom(sub.DeepCopy())
 		sub.Spec.URL = "http://169.254.169.254/latest/meta-data/"
 		Expect(k8sClient.Patch(ctx, sub, patch)).To(Succeed())
+		// The notifier has the new endpoint once the reconciler observed
+		// it; a parcel before that could still go to the receiver.
+		Eventually(func(g Gomega) {
+			got := &trackingv1alpha1.Subscription{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(sub), got)).To(Succeed())
+			g.Expect(got.Status.ObservedGeneration).To(Equal(sub.Generation))
+		}).Should(Succeed())
 		h.parcelIn(sub.Namespace, articleID, nil, toDelivery()[0])
 		got := subscriptionReady(sub, trackingv1alpha1.ReasonEndpointRefused)
 		Expect(meta.FindStatusCondition(got.Status.Conditions, trackingv1alpha1.ConditionReady).Message).To(

@@ -944,7 +944,7 @@ var _ = Describe("Hostile requests", Ordered, ContinueOnFailure, func() {
 		}, http.StatusBadRequest, "form_data", "form_data has 40 more unknown fields"),
 		Entry("a track_status of 60 KiB", func() hostile {
 			return attackerJSON(update(hostileAttackerArticle, strings.Repeat("Lost", 15<<10), ""))
-		}, http.StatusBadRequest, "track_status", "is not a known status"),
+		}, http.StatusBadRequest, "track_status", "track_status is 61440 characters long; at most 128 are accepted"),
 		Entry("a UTF-8 byte order mark before the JSON", func() hostile {
 			return attackerJSON("\ufeff" + attackerUpdate())
 		}, http.StatusBadRequest, "form_data", "invalid character"),
