@@ -27,10 +27,8 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	trackingv1alpha1 "github.com/parcelops/parcel-operator/api/v1alpha1"
@@ -213,17 +211,7 @@ func (s *Server) recordGroup(ctx context.Context, courier *trackingv1alpha1.Cour
 			it.refuse(parcelFull(key))
 		default:
 			seen[u.EventID] = true
-			events = append(events, trackingv1alpha1.TrackingEvent{
-				ID:             u.EventID,
-				Status:         u.Status,
-				Time:           metav1.NewTime(u.Time),
-				ReceivedAt:     &metav1.Time{Time: receivedAt.UTC().Truncate(time.Second)},
-				Remarks:        u.Remarks,
-				Location:       u.Location,
-				SignedBy:       u.SignedBy,
-				ReportedStatus: u.AliasedStatus,
-				Source:         courier.Name,
-			})
+			events = append(events, u.event(courier, receivedAt))
 			written = append(written, it)
 		}
 	}
@@ -304,9 +292,8 @@ func readBatch(r *http.Request) ([]json.RawMessage, error) {
 	if p := utf8Params(types[0], params, err, accepted, "send the JSON body as UTF-8"); p != nil {
 		return nil, p
 	}
-	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
-		return nil, unsupportedMedia(fieldContentEncoding, fmt.Sprintf(
-			"Content-Encoding %s is not supported; send the body uncompressed", quoteShort(ce)))
+	if p := compressed(r); p != nil {
+		return nil, p
 	}
 	data, err := io.ReadAll(r.Body)
 	if err != nil {

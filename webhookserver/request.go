@@ -80,9 +80,8 @@ func ReadRequest(r *http.Request, receivedAt time.Time, limits Limits) (*Incomin
 	if body == nil {
 		body = http.NoBody
 	}
-	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
-		return nil, unsupportedMedia(fieldContentEncoding, fmt.Sprintf(
-			"Content-Encoding %s is not supported; send the body uncompressed", quoteShort(ce)))
+	if p := compressed(r); p != nil {
+		return nil, p
 	}
 	accepted := "send Content-Type multipart/form-data (a form_data part, then optionally a pod_file part), " +
 		"application/x-www-form-urlencoded (one form_data field) or application/json (the update object as the body)"
@@ -120,6 +119,16 @@ func ReadRequest(r *http.Request, receivedAt time.Time, limits Limits) (*Incomin
 		return nil, unsupportedMedia(fieldContentType, fmt.Sprintf("Content-Type %s is not supported; %s",
 			quoteShort(types[0]), accepted))
 	}
+}
+
+// compressed refuses a body sent with a Content-Encoding other than
+// identity: both routes read bodies as sent.
+func compressed(r *http.Request) *Problem {
+	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		return unsupportedMedia(fieldContentEncoding, fmt.Sprintf(
+			"Content-Encoding %s is not supported; send the body uncompressed", quoteShort(ce)))
+	}
+	return nil
 }
 
 // utf8Params refuses the parameters of a text media type that do not parse,

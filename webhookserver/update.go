@@ -120,18 +120,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request, c *caller)
 	key := client.ObjectKey{Namespace: courier.Namespace, Name: trackingv1alpha1.ParcelName(u.ArticleID)}
 
 	found := s.lookUp(ctx, courier, key, u)
-	event := trackingv1alpha1.TrackingEvent{
-		ID:         u.EventID,
-		Status:     u.Status,
-		Time:       metav1.NewTime(u.Time),
-		ReceivedAt: &metav1.Time{Time: receivedAt.UTC().Truncate(time.Second)},
-		Remarks:    u.Remarks,
-		Location:   u.Location,
-		// Kept only when an alias named the status, to audit the mapping.
-		ReportedStatus: u.AliasedStatus,
-		SignedBy:       u.SignedBy,
-		Source:         courier.Name,
-	}
+	event := u.event(courier, receivedAt)
 	var stageErr error
 	// kept says the staged upload is its event's proof of delivery.
 	kept := false
@@ -229,6 +218,22 @@ func podOutcome(parcel *trackingv1alpha1.Parcel, key client.ObjectKey, eventID s
 		}
 	}
 	return podResult{state: podStaged}, nil
+}
+
+// event is the update as the event it records, without a file.
+func (u Update) event(courier *trackingv1alpha1.Courier, receivedAt time.Time) trackingv1alpha1.TrackingEvent {
+	return trackingv1alpha1.TrackingEvent{
+		ID:         u.EventID,
+		Status:     u.Status,
+		Time:       metav1.NewTime(u.Time),
+		ReceivedAt: &metav1.Time{Time: receivedAt.UTC().Truncate(time.Second)},
+		Remarks:    u.Remarks,
+		Location:   u.Location,
+		SignedBy:   u.SignedBy,
+		// Kept only when an alias named the status, to audit the mapping.
+		ReportedStatus: u.AliasedStatus,
+		Source:         courier.Name,
+	}
 }
 
 // lookup is what the API server holds under an update's parcel name. It is
