@@ -118,7 +118,7 @@ test: ## Lint, check for vulnerabilities, run every test against a real control 
 	$(MAKE) --no-print-directory -j2 test-checks test-tools
 	$(MAKE) --no-print-directory test-rules
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" PROMQL_METRICS="$(PROMQL_METRICS)" \
-		go test ./... -coverprofile cover.out
+		go test ./... -coverprofile cover.out 2>&1 | tee bin/test.log || { hack/failures.sh bin/test.log; exit 1; }
 	$(MAKE) --no-print-directory test-faults
 
 # test prepares in two halves side by side, since neither needs the other:
@@ -154,7 +154,9 @@ test-e2e: envtest s3server promql-metrics ## Run only the end-to-end test: the b
 
 .PHONY: test-faults
 test-faults: envtest s3server ## Run the fault tests alone (about 3 minutes; timing-sensitive, so not beside other suites): API server restart, store outage, leader kills under load.
-	FAULTS=1 KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./test/faults/ -count=1 -v -timeout 30m
+	mkdir -p bin
+	FAULTS=1 KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" VERSITYGW="$(VERSITYGW)" go test ./test/faults/ -count=1 -v -timeout 30m 2>&1 | \
+		tee bin/faults.log || { hack/failures.sh bin/faults.log; exit 1; }
 
 .PHONY: bench
 bench: envtest s3server ## Measure the courier API and the manager against the raw API server in one run (BENCH_FLAGS, e.g. -quick); see docs/performance.md.
