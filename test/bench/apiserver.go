@@ -75,6 +75,12 @@ func (b *bench) apiRequests(ctx context.Context) (requestCounts, error) {
 	return out, nil
 }
 
+// events is how many Event writes (creates and patches, core/v1 and
+// events.k8s.io alike) the API server was asked for.
+func (c requestCounts) events() float64 {
+	return c["CREATE events"] + c["PATCH events"] + c["UPDATE events"]
+}
+
 // perUpdate returns what happened between before and c, per update.
 func (c requestCounts) perUpdate(before requestCounts, updates int) map[string]float64 {
 	out := map[string]float64{}

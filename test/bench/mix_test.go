@@ -157,6 +157,14 @@ var _ = DescribeTable("requests per update",
 		map[string]float64{"CREATE parcels": 1}),
 )
 
+var _ = DescribeTable("Event writes the manager's sink made",
+	func(c requestCounts, want float64) { Expect(c.events()).To(Equal(want)) },
+	Entry("none", requestCounts{patchParcels: 3}, 0.0),
+	Entry("creates, and the patches a correlator makes of repeated Events",
+		requestCounts{createEvents: 5, "PATCH events": 2, patchParcels: 9}, 7.0),
+	Entry("reads of Events are not writes", requestCounts{"LIST events": 4, "WATCH events": 1, "UPDATE events": 1}, 1.0),
+)
+
 var _ = DescribeTable("percentiles, nearest rank, in milliseconds",
 	func(ds []time.Duration, want quantiles) {
 		Expect(percentiles(ds)).To(Equal(want))

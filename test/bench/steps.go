@@ -130,6 +130,9 @@ func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error
 	if err := b.waitQueueEmpty(ctx, o.drain); err != nil {
 		logf("  %v", err)
 	}
+	if err := b.waitEventsWritten(ctx, o.drain); err != nil {
+		logf("  %v", err)
+	}
 	peak = 0
 	for i, c := range o.concurrency {
 		st, err := run(stepSpec{name: fmt.Sprintf("I%02d", i), kind: mixInterleaved, mix: pool, concurrency: c,
@@ -274,6 +277,9 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err := b.waitQueueEmpty(ctx, time.Until(deadline)); err != nil {
+		logf("  %v", err)
+	}
+	if err := b.waitEventsWritten(ctx, time.Until(deadline)); err != nil {
 		logf("  %v", err)
 	}
 	time.Sleep(time.Second)
@@ -438,6 +444,38 @@ func (b *bench) waitQueueEmpty(ctx context.Context, timeout time.Duration) error
 			return fmt.Errorf("the Parcel work queue did not empty within %s", timeout)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// eventsQuiet is how long no Event may be written for the manager's Event
+// sink to count as drained. Its broadcaster writes from one goroutine, as
+// fast as the API server answers, so a backlog leaves no gap this long.
+const eventsQuiet = 1500 * time.Millisecond
+
+// waitEventsWritten waits until the API server has been asked to write no
+// Event for eventsQuiet: the manager's broadcaster writes Events behind the
+// reconciler, so a step that ends when the work queue is empty would
+// otherwise leave its last Events to be counted, and paid for, by the next
+// (the 10,000-parcel pool fill's Events had read as 1.95 Event writes per
+// update of the first interleaved step).
+func (b *bench) waitEventsWritten(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	last, quietSince := -1.0, time.Now()
+	for {
+		c, err := b.apiRequests(ctx)
+		if err != nil {
+			return err
+		}
+		n := c.events()
+		if n != last {
+			last, quietSince = n, time.Now()
+		} else if time.Since(quietSince) >= eventsQuiet {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("the manager was still writing Events %s after the step (%.0f written)", timeout, n)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
