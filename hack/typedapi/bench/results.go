@@ -41,13 +41,13 @@ func printTables(out io.Writer, res *results) error {
 			main = roleParcelAPIServer
 		}
 		fmt.Fprintf(w, "\n%s (RSS of %s; marginal memory from the previous row):\n\n", s.Target, main)
-		fmt.Fprintln(w, "| Parcels | load writes/s | RSS MB (by process) | marginal KB/Parcel | etcd data MB | full LIST s (by path) |")
+		fmt.Fprintf(w, "| Parcels of %d events loaded (all Parcels) | load writes/s | RSS MB (by process) | marginal KB/Parcel | etcd data MB | full LIST s (by path) |\n", eventsPerParcel)
 		fmt.Fprintln(w, "|---|---|---|---|---|---|")
 		for i, p := range s.Points {
 			marginal := "–"
 			if i > 0 {
 				prev := s.Points[i-1]
-				if d := p.Objects - prev.Objects; d > 0 {
+				if d := p.Loaded - prev.Loaded; d > 0 {
 					marginal = fmt.Sprintf("%.1f", float64(p.RSSBytes[main]-prev.RSSBytes[main])/1024/float64(d))
 				}
 			}
@@ -59,7 +59,7 @@ func printTables(out io.Writer, res *results) error {
 			for _, path := range sortedKeys(p.ListSeconds) {
 				lists = append(lists, fmt.Sprintf("%s %.1f", path, p.ListSeconds[path]))
 			}
-			fmt.Fprintf(w, "| %d | %.0f | %d (%s) | %s | %d | %s |\n", p.Objects, p.LoadWritesPerSec,
+			fmt.Fprintf(w, "| %d (%d) | %.0f | %d (%s) | %s | %d | %s |\n", p.Loaded, p.Objects, p.LoadWritesPerSec,
 				p.RSSBytes[main]>>20, strings.Join(rss, ", "), marginal, p.EtcdDataBytes>>20, strings.Join(lists, ", "))
 		}
 		if s.Stopped != "" {

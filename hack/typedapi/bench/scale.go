@@ -46,8 +46,12 @@ const settle = 5 * time.Second
 
 // scalePoint is one server at one object count.
 type scalePoint struct {
-	Target  string `json:"target"`
-	Objects int    `json:"objects"`
+	Target string `json:"target"`
+	// Loaded is how many Parcels of eventsPerParcel events the series has
+	// loaded, the level; Objects every Parcel the server holds, the write
+	// steps' (of one to a few events) included.
+	Loaded  int `json:"loaded"`
+	Objects int `json:"objects"`
 	// LoadWritesPerSec is the rate (creates plus status writes) the load
 	// up to this point ran at.
 	LoadWritesPerSec float64 `json:"loadWritesPerSec"`
@@ -73,54 +77,55 @@ type seriesOptions struct {
 	budget   time.Duration
 }
 
-// runSeries loads Parcels through load up to each level and measures the
-// server's memory (mainRole's RSS is the one the limit applies to), its
-// etcd's data directory, and a full LIST through each of lists. have is
-// how many Parcels the server holds already.
+// runSeries loads Parcels of eventsPerParcel events through load until it
+// has loaded each level, and measures the server's memory (mainRole's RSS
+// is the one the limit applies to), its etcd's data directory, and a full
+// LIST through each of lists. before is how many Parcels the server held
+// when the series began (the write steps'): the first point measures
+// them, and the levels count only what the series loads, so the memory
+// between two levels is that of level-to-level Parcels of one shape.
 func runSeries(ctx context.Context, name string, load *target, lists []*target, mainRole, etcdDir string,
-	have int, o seriesOptions) scaleSeries {
+	before int, o seriesOptions) scaleSeries {
 	series := scaleSeries{Target: name}
-	series.Points = append(series.Points, measurePoint(ctx, name, load, lists, etcdDir, have, 0, false))
+	series.Points = append(series.Points, measurePoint(ctx, name, load, lists, etcdDir, 0, before, 0))
 	var loading time.Duration
-	next := 0
+	loaded := 0
 	for _, level := range o.levels {
-		if level <= have {
-			continue
-		}
-		logf("%s: loading Parcels %d to %d", name, have, level)
+		logf("%s: loading Parcels %d to %d", name, loaded, level)
 		start := time.Now()
-		writes, err := loadParcels(ctx, load, next, level-have, o.loaders)
+		writes, err := loadParcels(ctx, load, loaded, level-loaded, o.loaders)
 		took := time.Since(start)
 		loading += took
-		next += level - have
-		have = level
 		if err != nil {
-			series.Stopped = fmt.Sprintf("loading stopped at %d Parcels: %v", have, err)
+			series.Stopped = fmt.Sprintf("loading stopped between %d and %d Parcels: %v", loaded, level, err)
 			return series
 		}
-		p := measurePoint(ctx, name, load, lists, etcdDir, have, float64(writes)/took.Seconds(), true)
+		loaded = level
+		p := measurePoint(ctx, name, load, lists, etcdDir, loaded, before+loaded, float64(writes)/took.Seconds())
 		series.Points = append(series.Points, p)
-		logf("%s: %d Parcels: %s RSS %d MB, LIST %v", name, have, mainRole, p.RSSBytes[mainRole]>>20, p.ListSeconds)
+		logf("%s: %d Parcels loaded: %s RSS %d MB, LIST %v", name, loaded, mainRole, p.RSSBytes[mainRole]>>20, p.ListSeconds)
 		if rss := p.RSSBytes[mainRole]; rss > o.rssLimit {
-			series.Stopped = fmt.Sprintf("stopped after %d Parcels: %s RSS %d MB passed the %d MB limit",
-				have, mainRole, rss>>20, o.rssLimit>>20)
+			series.Stopped = fmt.Sprintf("stopped after %d Parcels loaded: %s RSS %d MB passed the %d MB limit",
+				loaded, mainRole, rss>>20, o.rssLimit>>20)
 			return series
 		}
 		if loading > o.budget {
-			series.Stopped = fmt.Sprintf("stopped after %d Parcels: loading took %s, past the %s budget",
-				have, loading.Round(time.Second), o.budget)
+			series.Stopped = fmt.Sprintf("stopped after %d Parcels loaded: loading took %s, past the %s budget",
+				loaded, loading.Round(time.Second), o.budget)
 			return series
 		}
 	}
 	return series
 }
 
+// measurePoint reads the server's memory and its etcd's size and, once the
+// series has loaded something (rate > 0), times a full LIST.
 func measurePoint(ctx context.Context, name string, load *target, lists []*target, etcdDir string,
-	objects int, rate float64, list bool) scalePoint {
+	loaded, objects int, rate float64) scalePoint {
 	time.Sleep(settle)
-	p := scalePoint{Target: name, Objects: objects, LoadWritesPerSec: round1(rate),
+	p := scalePoint{Target: name, Loaded: loaded, Objects: objects, LoadWritesPerSec: round1(rate),
 		RSSBytes: load.procs.rssBytes(), EtcdDataBytes: dirBytes(etcdDir), ListSeconds: map[string]float64{}}
-	if !list {
+	if loaded == 0 {
 		return p
 	}
 	for _, t := range lists {
