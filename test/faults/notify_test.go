@@ -23,6 +23,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -117,6 +118,11 @@ type notifyOutcome struct {
 	Fault string
 }
 
+// unreceived holds the event ids of the notifications the last
+// expectEveryNotification poll found missing, for the replicas' log lines
+// that name them when it fails.
+var unreceived []string
+
 // expectEveryNotification waits until every notification the scenario's
 // Parcels record has reached the receiver, and counts.
 func expectEveryNotification(o notifyOutcome, sub *trackingv1alpha1.Subscription, prefix string, rcv *faultReceiver,
@@ -127,6 +133,7 @@ func expectEveryNotification(o notifyOutcome, sub *trackingv1alpha1.Subscription
 		list := &trackingv1alpha1.ParcelList{}
 		g.Expect(k8sClient.List(ctx, list, client.InNamespace(courierNS))).To(Succeed())
 		ids = map[string]time.Time{}
+		what, events := map[string]string{}, map[string]string{}
 		o.Parcels, o.Applied = 0, 0
 		for i := range list.Items {
 			p := &list.Items[i]
@@ -139,19 +146,27 @@ func expectEveryNotification(o notifyOutcome, sub *trackingv1alpha1.Subscription
 				if n.Type == trackingv1alpha1.NotificationStatusChanged {
 					o.Applied++
 				}
-				ids[notify.EventID(sub.UID, &n)] = n.RecordedAt
+				id := notify.EventID(sub.UID, &n)
+				ids[id] = n.RecordedAt
+				events[id] = n.Event.ID
+				what[id] = fmt.Sprintf("%s %s of %s (event %s at %s, recorded %s; the parcel's events: %s)", n.Type,
+					n.Event.Status, p.Name, n.Event.ID, n.Event.Time.UTC().Format(time.TimeOnly),
+					n.RecordedAt.UTC().Format(time.StampMilli), describeEvents(p))
 			}
 		}
 		got := rcv.counts()
-		missing := 0
+		var missing []string
+		unreceived = unreceived[:0]
 		for id := range ids {
 			if got[id] == 0 {
-				missing++
+				missing = append(missing, what[id])
+				unreceived = append(unreceived, events[id])
 			}
 		}
+		slices.Sort(missing)
 		current := &trackingv1alpha1.Subscription{}
 		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(sub), current)).To(Succeed())
-		g.Expect(missing).To(BeZero(), "notifications not received yet; the Subscription's status: %+v", current.Status)
+		g.Expect(missing).To(BeEmpty(), "notifications not received yet; the Subscription's status: %+v", current.Status)
 		// Longer than the subscriber's longest pause between probes
 		// (notify.DefaultBackoff.Max, 5 minutes), so a subscriber that backed
 		// off that far during the fault still gets its next probe in: (e)
@@ -178,6 +193,20 @@ func expectEveryNotification(o notifyOutcome, sub *trackingv1alpha1.Subscription
 	b, _ := json.MarshalIndent(o, "", "  ")
 	GinkgoWriter.Printf("notifications %s\n", b)
 	AddReportEntry("notifications "+o.Scenario, string(b))
+}
+
+// describeEvents lists a Parcel's events and their verdicts, for a failure
+// message.
+func describeEvents(p *trackingv1alpha1.Parcel) string {
+	verdicts := map[string]string{}
+	for _, v := range p.Status.History {
+		verdicts[v.ID] = string(v.Result)
+	}
+	out := make([]string, 0, len(p.Spec.Events))
+	for _, e := range p.Spec.Events {
+		out = append(out, fmt.Sprintf("%s@%s:%s", e.Status, e.Time.UTC().Format("15:04"), verdicts[e.ID]))
+	}
+	return strings.Join(out, " ")
 }
 
 // allReplicas returns every replica the suite runs, whichever scenario
@@ -213,13 +242,15 @@ var _ = Describe("Notifications under faults", Ordered, func() {
 			},
 		}
 		Expect(k8sClient.Create(ctx, sub)).To(Succeed())
-		first = startReplica("notify-a")
+		// At debug level the notifier logs every attempt, by event id.
+		first = startReplica("notify-a", "--zap-log-level=debug")
 		leader(allReplicas()...)
 	})
 
 	AfterEach(func() {
 		if CurrentSpecReport().Failed() {
 			printReplicaLogs()
+			printReplicaLines(unreceived)
 		}
 	})
 
@@ -248,7 +279,7 @@ var _ = Describe("Notifications under faults", Ordered, func() {
 	})
 
 	It("(f) delivers every transition at least once, duplicates within the bound, when the leader of two is killed mid-delivery", func() {
-		startReplica("notify-b")
+		startReplica("notify-b", "--zap-log-level=debug")
 		all := allReplicas()
 		urls := make([]string, 0, len(all))
 		for _, r := range all {

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -50,6 +51,8 @@ type replica struct {
 	port    int
 	url     string
 	logPath string
+	// args are the manager flags this replica adds to the suite's.
+	args []string
 
 	mu       sync.Mutex
 	cmd      *exec.Cmd
@@ -69,10 +72,11 @@ var (
 
 // startReplica starts a supervised manager with leader election on and
 // waits until its courier API is ready.
-func startReplica(name string) *replica {
+func startReplica(name string, args ...string) *replica {
 	GinkgoHelper()
 	r := &replica{
 		name:    name,
+		args:    args,
 		port:    freePort(),
 		logPath: filepath.Join(logDir, name+".log"),
 		done:    make(chan struct{}),
@@ -97,17 +101,18 @@ func (r *replica) spawnLocked() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(managerBin, //nolint:noctx // a replica outlives any one context: kill and stop end it
+	args := append([]string{
 		fmt.Sprintf("--webhook-bind-address=127.0.0.1:%d", r.port),
 		"--health-probe-bind-address=0",
 		"--metrics-bind-address=0",
 		"--leader-elect",
-		"--leader-election-namespace="+leaseNS,
-		"--staging-grace="+stagingGrace.String(),
-		"--pod-bucket="+s3Server.BucketURL(podBucket),
+		"--leader-election-namespace=" + leaseNS,
+		"--staging-grace=" + stagingGrace.String(),
+		"--pod-bucket=" + s3Server.BucketURL(podBucket),
 		// The notification receiver of notify_test.go is on loopback.
 		"--notification-allow-loopback",
-	)
+	}, r.args...)
+	cmd := exec.Command(managerBin, args...) //nolint:noctx // a replica outlives any one context: kill and stop end it
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Env = append(cmd.Env, s3Server.Env()...)
 	out := &leaseWatcher{file: logFile, onAcquired: func() { r.setLeading(cmd) }}
@@ -264,6 +269,28 @@ func printReplicaLogs() {
 			b = b[len(b)-32<<10:]
 		}
 		GinkgoWriter.Printf("----- replica %s (%s), last lines -----\n%s\n", r.name, r.logPath, b)
+	}
+}
+
+// printReplicaLines prints every line of each replica's log that holds
+// one of words: what the processes did with the items a failure names.
+func printReplicaLines(words []string) {
+	if len(words) == 0 {
+		return
+	}
+	replicasMu.Lock()
+	defer replicasMu.Unlock()
+	for _, r := range replicas {
+		b, _ := os.ReadFile(r.logPath)
+		GinkgoWriter.Printf("----- replica %s: lines naming %s -----\n", r.name, strings.Join(words, ", "))
+		for line := range strings.Lines(string(b)) {
+			for _, w := range words {
+				if strings.Contains(line, w) {
+					GinkgoWriter.Print(line)
+					break
+				}
+			}
+		}
 	}
 }
 
