@@ -127,8 +127,8 @@ test: ## Lint, check for vulnerabilities, run every test against a real control 
 # downloads and builds, and one half's downloads and links leave a core
 # the other half's compiles use.
 .PHONY: test-checks test-tools
-test-checks: ## Code generation, go fmt, go vet, make lint and make vulncheck, in order.
-	$(MAKE) --no-print-directory -j1 manifests generate fmt vet lint vulncheck
+test-checks: ## Code generation, go fmt, go vet, make lint and make vulncheck, in order; then the typed API server experiment's build, vet and unit tests.
+	$(MAKE) --no-print-directory -j1 manifests generate fmt vet lint vulncheck test-typed-api
 test-tools: envtest s3server kustomize helm promtool promql-metrics ## Build (or find cached) every tool and the control plane the tests run.
 
 .PHONY: test-rules
@@ -143,7 +143,7 @@ test-chart: envtest kustomize helm ## Run only the chart's tests: helm lint, ren
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" go test ./test/chart/ -count=1 -v
 
 .PHONY: test-typed-api
-test-typed-api: generate-typed-api ## Build, vet and unit-test the typed API server experiment (hack/typedapi, its own module, not yet in make test); make spike-typed-api runs its aggregated suite and benchmark.
+test-typed-api: generate-typed-api ## Build, vet and unit-test the typed API server experiment (hack/typedapi, its own module; part of make test, so it cannot rot); make spike-typed-api runs its aggregated suite and benchmark.
 	gofmt -l hack/typedapi | (! grep .)
 	go -C hack/typedapi vet ./...
 	env -u KUBEBUILDER_ASSETS go -C hack/typedapi test ./... -count=1
