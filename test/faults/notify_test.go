@@ -195,16 +195,20 @@ func expectEveryNotification(o notifyOutcome, sub *trackingv1alpha1.Subscription
 	AddReportEntry("notifications "+o.Scenario, string(b))
 }
 
-// describeEvents lists a Parcel's events and their verdicts, for a failure
-// message.
+// describeEvents lists a Parcel's verdicts in the order of its history,
+// each with its event's status and time, for a failure message.
 func describeEvents(p *trackingv1alpha1.Parcel) string {
-	verdicts := map[string]string{}
-	for _, v := range p.Status.History {
-		verdicts[v.ID] = string(v.Result)
+	events := map[string]*trackingv1alpha1.TrackingEvent{}
+	for i := range p.Spec.Events {
+		if _, ok := events[p.Spec.Events[i].ID]; !ok {
+			events[p.Spec.Events[i].ID] = &p.Spec.Events[i]
+		}
 	}
-	out := make([]string, 0, len(p.Spec.Events))
-	for _, e := range p.Spec.Events {
-		out = append(out, fmt.Sprintf("%s@%s:%s", e.Status, e.Time.UTC().Format("15:04"), verdicts[e.ID]))
+	out := make([]string, 0, len(p.Status.History))
+	for _, v := range p.Status.History {
+		if e, ok := events[v.ID]; ok {
+			out = append(out, fmt.Sprintf("%s@%s:%s", e.Status, e.Time.UTC().Format("15:04"), v.Result))
+		}
 	}
 	return strings.Join(out, " ")
 }
@@ -250,7 +254,9 @@ var _ = Describe("Notifications under faults", Ordered, func() {
 	AfterEach(func() {
 		if CurrentSpecReport().Failed() {
 			printReplicaLogs()
-			printReplicaLines(unreceived)
+			// The missing notifications' events, and the restarts and
+			// leadership changes around them.
+			printReplicaLines(append(slices.Clone(unreceived), "starting manager", "lease"))
 		}
 	})
 
