@@ -127,12 +127,7 @@ func (b *bench) webhookSteps(ctx context.Context, o options, res *results) error
 	if err != nil {
 		return err
 	}
-	if err := b.waitQueueEmpty(ctx, o.drain); err != nil {
-		logf("  %v", err)
-	}
-	if err := b.waitEventsWritten(ctx, o.drain); err != nil {
-		logf("  %v", err)
-	}
+	b.settle(ctx, time.Now().Add(o.drain))
 	peak = 0
 	for i, c := range o.concurrency {
 		st, err := run(stepSpec{name: fmt.Sprintf("I%02d", i), kind: mixInterleaved, mix: pool, concurrency: c,
@@ -276,12 +271,7 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	for tr.outstanding() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if err := b.waitQueueEmpty(ctx, time.Until(deadline)); err != nil {
-		logf("  %v", err)
-	}
-	if err := b.waitEventsWritten(ctx, time.Until(deadline)); err != nil {
-		logf("  %v", err)
-	}
+	b.settle(ctx, deadline)
 	time.Sleep(time.Second)
 	cpuAfter := sampleCPU()
 	st.HeapInuseMaxBytes = sampler()
@@ -444,6 +434,18 @@ func (b *bench) waitQueueEmpty(ctx context.Context, timeout time.Duration) error
 			return fmt.Errorf("the Parcel work queue did not empty within %s", timeout)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// settle waits, until deadline at the most, for the Parcel work queue to
+// empty and then for the manager's Event sink to write what the passes
+// recorded; what it gives up on is logged, and the step measured as it is.
+func (b *bench) settle(ctx context.Context, deadline time.Time) {
+	if err := b.waitQueueEmpty(ctx, time.Until(deadline)); err != nil {
+		logf("  %v", err)
+	}
+	if err := b.waitEventsWritten(ctx, time.Until(deadline)); err != nil {
+		logf("  %v", err)
 	}
 }
 
