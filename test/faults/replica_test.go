@@ -275,9 +275,6 @@ func printReplicaLogs() {
 // printReplicaLines prints every line of each replica's log that holds
 // one of words: what the processes did with the items a failure names.
 func printReplicaLines(words []string) {
-	if len(words) == 0 {
-		return
-	}
 	replicasMu.Lock()
 	defer replicasMu.Unlock()
 	for _, r := range replicas {

@@ -119,7 +119,7 @@ func runSeries(ctx context.Context, name string, load *target, lists []*target, 
 }
 
 // measurePoint reads the server's memory and its etcd's size and, once the
-// series has loaded something (rate > 0), times a full LIST.
+// series has loaded something, times a full LIST.
 func measurePoint(ctx context.Context, name string, load *target, lists []*target, etcdDir string,
 	loaded, objects int, rate float64) scalePoint {
 	time.Sleep(settle)
