@@ -115,11 +115,25 @@ func main() {
 	flag.StringVar(&o.profiles, "profiles", "bin/bench",
 		"Directory for the manager's CPU profile of the busiest step and heap profiles after each restart; empty skips.")
 	flag.BoolVar(&quick, "quick", false, "A development-sized run: concurrency 1,4,16, 8 s steps, 3 s raw steps, "+
-		"a pool of 2,000, a 45 s sustained step, 4 s idle, 2,000 Parcels.")
+		"a pool of 2,000, a 45 s sustained step, 4 s idle, 2,000 Parcels; a flag given beside it wins.")
 	flag.Parse()
 	if quick {
-		concurrency, parcels = "1,4,16", "2000"
-		o.step, o.rawStep, o.sustained, o.idle, o.pool = 8*time.Second, 3*time.Second, 45*time.Second, 4*time.Second, 2000
+		// -quick sizes what the command line leaves unset: -quick
+		// -concurrency 4 runs one step of 4 clients.
+		given := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		quickly := func(name string, set func()) {
+			if !given[name] {
+				set()
+			}
+		}
+		quickly("concurrency", func() { concurrency = "1,4,16" })
+		quickly("parcels", func() { parcels = "2000" })
+		quickly("step", func() { o.step = 8 * time.Second })
+		quickly("raw-step", func() { o.rawStep = 3 * time.Second })
+		quickly("sustained", func() { o.sustained = 45 * time.Second })
+		quickly("idle", func() { o.idle = 4 * time.Second })
+		quickly("pool", func() { o.pool = 2000 })
 	}
 	var err error
 	if o.concurrency, err = parseInts(concurrency); err != nil || len(o.concurrency) == 0 {
