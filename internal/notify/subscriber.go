@@ -69,6 +69,9 @@ type item struct {
 	// resend of it was asked for.
 	since  time.Time
 	resend bool
+	// probe is set while it is the one attempt that probes a failing
+	// subscriber.
+	probe bool
 }
 
 // parcelQueue holds one parcel's notifications, sent one at a time in
@@ -107,8 +110,9 @@ type subscriber struct {
 	// room; floor is the earliest such one's recordedAt.
 	overflow bool
 	floor    time.Time
-	// failures counts consecutive failed attempts; while there are any,
-	// one attempt at a time probes the subscriber after pauseUntil.
+	// failures counts consecutive failures: the first, then each failed
+	// probe. While there are any, one attempt at a time probes the
+	// subscriber after pauseUntil.
 	failures   int
 	pauseUntil time.Time
 	probing    bool
@@ -377,7 +381,9 @@ func (s *subscriber) next() (*item, *http.Client, Endpoint, time.Duration, <-cha
 	s.ready = s.ready[1:]
 	q := s.queues[uid]
 	q.busy = true
-	return q.items[0], s.client, *s.endpoint, 0, s.changed
+	it := q.items[0]
+	it.probe = s.failures > 0
+	return it, s.client, *s.endpoint, 0, s.changed
 }
 
 // attempt makes one delivery attempt.
@@ -405,7 +411,11 @@ func (s *subscriber) finish(it *item, r result) {
 	now := s.n.Clock.Now()
 	q := s.queues[it.ParcelUID]
 	q.busy = false
-	s.probing = false
+	probe := it.probe
+	it.probe = false
+	if probe {
+		s.probing = false
+	}
 	s.dirty = true
 	s.stats.LastCode = r.code
 	switch {
@@ -424,18 +434,13 @@ func (s *subscriber) finish(it *item, r result) {
 		s.failures = 0
 		s.pop(q, it)
 	default:
-		s.failures++
 		s.stats.LastError = r.err.Error()
 		if r.refused {
 			s.stats.State = StateRefused
 		} else if s.stats.State != StateWindowExceeded {
 			s.stats.State = StateFailing
 		}
-		jitter := s.n.Jitter
-		if jitter == nil {
-			jitter = defaultJitter
-		}
-		s.pauseUntil = now.Add(max(r.retryAfter, s.n.Backoff.Delay(s.failures, jitter)))
+		s.pause(now, r.retryAfter, probe)
 	}
 	// The parcel goes to the front: it was first in line.
 	if len(q.items) > 0 {
@@ -447,6 +452,26 @@ func (s *subscriber) finish(it *item, r result) {
 		s.expire(now)
 	}
 	s.broadcast()
+}
+
+// pause stops sending after a failed attempt; s.mu is held. The attempts
+// in flight when a receiver goes away all fail: the first failure starts
+// the backoff and each failed probe lengthens it, but the others count
+// only for their Retry-After, so the pause does not grow with the
+// concurrency.
+func (s *subscriber) pause(now time.Time, retryAfter time.Duration, probe bool) {
+	if s.failures > 0 && !probe {
+		if until := now.Add(retryAfter); until.After(s.pauseUntil) {
+			s.pauseUntil = until
+		}
+		return
+	}
+	s.failures++
+	jitter := s.n.Jitter
+	if jitter == nil {
+		jitter = defaultJitter
+	}
+	s.pauseUntil = now.Add(max(retryAfter, s.n.Backoff.Delay(s.failures, jitter)))
 }
 
 // pop removes a parcel's head once handled; s.mu is held.

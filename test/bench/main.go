@@ -77,6 +77,7 @@ func main() {
 		parcels     string
 		quick       bool
 		maxRSS      string
+		stagesOf    string
 	)
 	flag.StringVar(&concurrency, "concurrency", "1,4,16,64", "Comma-separated concurrent courier clients, one step each.")
 	flag.DurationVar(&o.step, "step", 30*time.Second, "How long each courier API step sends.")
@@ -116,7 +117,15 @@ func main() {
 		"Directory for the manager's CPU profile of the busiest step and heap profiles after each restart; empty skips.")
 	flag.BoolVar(&quick, "quick", false, "A development-sized run: concurrency 1,4,16, 8 s steps, 3 s raw steps, "+
 		"a pool of 2,000, a 45 s sustained step, 4 s idle, 2,000 Parcels; a flag given beside it wins.")
+	flag.StringVar(&stagesOf, "stages", "", "Comma-separated kube-apiserver CPU profiles (a run's bin/bench/apiserver-cpu-*.pprof): "+
+		"print where their CPU went by stage, and run nothing.")
 	flag.Parse()
+	if stagesOf != "" {
+		if err := printProfileStages(os.Stdout, strings.Split(stagesOf, ",")); err != nil {
+			fatalf("-stages: %v", err)
+		}
+		return
+	}
 	if quick {
 		// -quick sizes what the command line leaves unset: -quick
 		// -concurrency 4 runs one step of 4 clients.

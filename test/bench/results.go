@@ -139,6 +139,11 @@ type stepResult struct {
 	// benchmark's watch.
 	RequestsPerUpdate      map[string]float64 `json:"requestsPerUpdate"`
 	RequestsPerUpdateTotal float64            `json:"requestsPerUpdateTotal"`
+	// APIServerStages is where kube-apiserver's CPU went in the step, from
+	// its CPU profile (profiled steps only), APIServerProfileSeconds the
+	// CPU time the profile sampled.
+	APIServerStages         []stageShare `json:"apiServerStages,omitempty"`
+	APIServerProfileSeconds float64      `json:"apiServerProfileSeconds,omitempty"`
 }
 
 // scaleResult is one load of Parcels, then a LIST and a restart. The
@@ -240,6 +245,7 @@ func printTable(w io.Writer, r *results) error {
 	for _, s := range r.Steps {
 		p.printf("  %s API requests per update: %s\n", s.Name, formatRequests(s.RequestsPerUpdate))
 	}
+	printStages(p, r.Steps)
 	for _, s := range r.Steps {
 		p.printf("  %s answers by code: %v; unreconciled %d; kube-apiserver %.1f CPU-s, %.3f ms per update; "+
 			"CPU cores while sending: %v\n", s.Name, s.Codes, s.Unreconciled, s.APIServerCPUSeconds,
@@ -332,4 +338,33 @@ func formatRequests(m map[string]float64) string {
 		parts = append(parts, fmt.Sprintf("%s %.3f", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// printStages writes where kube-apiserver's CPU went in each profiled
+// step, a column per step.
+func printStages(p *printer, steps []stepResult) {
+	var profiled []stepResult
+	for _, s := range steps {
+		if len(s.APIServerStages) > 0 {
+			profiled = append(profiled, s)
+		}
+	}
+	if len(profiled) == 0 {
+		return
+	}
+	p.println("\nkube-apiserver CPU by stage (share of the step's profile; a sample counts under every stage its stack passes through)")
+	p.table()
+	header := "stage\t"
+	for _, s := range profiled {
+		header += fmt.Sprintf("%s (%.0f CPU-s)\t", s.Name, s.APIServerProfileSeconds)
+	}
+	p.println(header)
+	for i, st := range profiled[0].APIServerStages {
+		row := st.Stage + "\t"
+		for _, s := range profiled {
+			row += fmt.Sprintf("%.0f%%\t", 100*s.APIServerStages[i].Share)
+		}
+		p.println(row)
+	}
+	p.endTable()
 }

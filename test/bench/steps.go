@@ -238,23 +238,7 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	}
 	logf("courier API, %s: %s, for %s", spec.name, label, spec.dur)
 	sampler := m.sampleHeap(ctx)
-	var profiled sync.WaitGroup
-	if o.profiles != "" && spec.profile {
-		// CPU profiles of the busiest steps, over most of the step.
-		secs := max(1, int(spec.dur.Seconds())-2)
-		profiled.Go(func() {
-			file := filepath.Join(o.profiles, fmt.Sprintf("manager-cpu-%s.pprof", spec.name))
-			if err := m.saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), file); err != nil {
-				logf("  manager CPU profile: %v", err)
-			}
-		})
-		profiled.Go(func() {
-			file := filepath.Join(o.profiles, fmt.Sprintf("apiserver-cpu-%s.pprof", spec.name))
-			if err := b.saveAPIServerProfile(ctx, secs, file); err != nil {
-				logf("  kube-apiserver CPU profile: %v", err)
-			}
-		})
-	}
+	profiled := b.profileStep(ctx, o, m, spec, &st)
 	start := time.Now()
 	cpuBefore := sampleCPU()
 	samples, elapsed := d.drive(ctx, spec.mix, spec.concurrency, spec.dur, limit, spec.batch)
@@ -262,7 +246,7 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 		spec.afterSend()
 	}
 	st.CPUCores = sampleCPU().coresSince(cpuBefore)
-	profiled.Wait()
+	profiled()
 
 	// Let the reconciler catch up: every accepted update in a status, the
 	// work queue empty, and a moment for the last writes to reach the
@@ -501,4 +485,42 @@ func (b *bench) verifyCouriers(ctx context.Context) (int, error) {
 		}
 	}
 	return bad, nil
+}
+
+// profileStep starts CPU profiles of kube-apiserver and the manager over
+// most of a step that asks for them; the function it returns waits for
+// both and puts where kube-apiserver's CPU went into st.
+func (b *bench) profileStep(ctx context.Context, o options, m *manager, spec stepSpec, st *stepResult) func() {
+	if o.profiles == "" || !spec.profile {
+		return func() {}
+	}
+	secs := max(1, int(spec.dur.Seconds())-2)
+	var (
+		wg      sync.WaitGroup
+		apiFile string
+	)
+	wg.Go(func() {
+		file := filepath.Join(o.profiles, fmt.Sprintf("manager-cpu-%s.pprof", spec.name))
+		if err := m.saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", secs), file); err != nil {
+			logf("  manager CPU profile: %v", err)
+		}
+	})
+	wg.Go(func() {
+		file := filepath.Join(o.profiles, fmt.Sprintf("apiserver-cpu-%s.pprof", spec.name))
+		if err := b.saveAPIServerProfile(ctx, secs, file); err != nil {
+			logf("  kube-apiserver CPU profile: %v", err)
+			return
+		}
+		apiFile = file
+	})
+	return func() {
+		wg.Wait()
+		if apiFile == "" {
+			return
+		}
+		var err error
+		if st.APIServerStages, st.APIServerProfileSeconds, err = readStages(apiFile); err != nil {
+			logf("  kube-apiserver CPU profile: %v", err)
+		}
+	}
 }
