@@ -112,7 +112,8 @@ func main() {
 	})
 	flag.IntVar(&o.couriers, "couriers", 4, "Couriers the clients are spread over (each may use half the write slots).")
 	flag.StringVar(&o.out, "out", "bin/bench/results.json", "Where the JSON results go.")
-	flag.DurationVar(&o.drain, "drain", 2*time.Minute, "How long a step waits for the reconciler to catch up after it stops sending.")
+	flag.DurationVar(&o.drain, "drain", 2*time.Minute, "How long a step waits for the reconciler to catch up after it stops sending; "+
+		"a longer step waits as long as it sent.")
 	flag.StringVar(&o.profiles, "profiles", "bin/bench",
 		"Directory for the manager's CPU profile of the busiest step and heap profiles after each restart; empty skips.")
 	flag.BoolVar(&quick, "quick", false, "A development-sized run: concurrency 1,4,16, 8 s steps, 3 s raw steps, "+

@@ -250,8 +250,10 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 
 	// Let the reconciler catch up: every accepted update in a status, the
 	// work queue empty, and a moment for the last writes to reach the
-	// watch and the audit log.
-	deadline := time.Now().Add(o.drain)
+	// watch and the audit log. A step longer than the drain can leave a
+	// longer backlog, so it is waited for as long as it sent: the next
+	// step starts from none.
+	deadline := time.Now().Add(max(o.drain, spec.dur))
 	for tr.outstanding() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -406,16 +408,17 @@ func (m *manager) sampleHeap(ctx context.Context) func() float64 {
 	}
 }
 
-// waitQueueEmpty waits until the Parcel controller's work queue is empty.
-func (b *bench) waitQueueEmpty(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+// waitQueueEmpty waits until the Parcel controller's work queue is empty,
+// until deadline at the most.
+func (b *bench) waitQueueEmpty(ctx context.Context, deadline time.Time) error {
 	for {
 		ms, err := b.manager.scrape(ctx)
-		if err == nil && ms.sum(metricQueueDepth, labelParcelQueue) == 0 {
+		depth := ms.sum(metricQueueDepth, labelParcelQueue)
+		if err == nil && depth == 0 {
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("the Parcel work queue did not empty within %s", timeout)
+			return fmt.Errorf("the Parcel work queue still held %.0f Parcels at the end of the drain", depth)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -425,10 +428,10 @@ func (b *bench) waitQueueEmpty(ctx context.Context, timeout time.Duration) error
 // empty and then for the manager's Event sink to write what the passes
 // recorded; what it gives up on is logged, and the step measured as it is.
 func (b *bench) settle(ctx context.Context, deadline time.Time) {
-	if err := b.waitQueueEmpty(ctx, time.Until(deadline)); err != nil {
+	if err := b.waitQueueEmpty(ctx, deadline); err != nil {
 		logf("  %v", err)
 	}
-	if err := b.waitEventsWritten(ctx, time.Until(deadline)); err != nil {
+	if err := b.waitEventsWritten(ctx, deadline); err != nil {
 		logf("  %v", err)
 	}
 }
@@ -438,14 +441,13 @@ func (b *bench) settle(ctx context.Context, deadline time.Time) {
 // fast as the API server answers, so a backlog leaves no gap this long.
 const eventsQuiet = 1500 * time.Millisecond
 
-// waitEventsWritten waits until the API server has been asked to write no
-// Event for eventsQuiet: the manager's broadcaster writes Events behind the
-// reconciler, so a step that ends when the work queue is empty would
-// otherwise leave its last Events to be counted, and paid for, by the next
-// (the 10,000-parcel pool fill's Events had read as 1.95 Event writes per
-// update of the first interleaved step).
-func (b *bench) waitEventsWritten(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
+// waitEventsWritten waits, until deadline at the most, until the API
+// server has been asked to write no Event for eventsQuiet: the manager's
+// broadcaster writes Events behind the reconciler, so a step that ends
+// when the work queue is empty would otherwise leave its last Events to be
+// counted, and paid for, by the next (the 10,000-parcel pool fill's Events
+// had read as 1.95 Event writes per update of the first interleaved step).
+func (b *bench) waitEventsWritten(ctx context.Context, deadline time.Time) error {
 	last, quietSince := -1.0, time.Now()
 	for {
 		c, err := b.apiRequests(ctx)
@@ -459,7 +461,7 @@ func (b *bench) waitEventsWritten(ctx context.Context, timeout time.Duration) er
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("the manager was still writing Events %s after the step (%.0f written)", timeout, n)
+			return fmt.Errorf("the manager was still writing Events at the end of the drain (%.0f written in all)", n)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
