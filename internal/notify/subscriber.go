@@ -128,9 +128,21 @@ type subscriber struct {
 }
 
 func newSubscriber(n *Notifier, name types.NamespacedName, sub *trackingv1alpha1.Subscription) *subscriber {
+	// A new Subscription takes what was recorded from Margin (at least a
+	// second) before it was created. creationTimestamp is the API server's
+	// clock in whole seconds and recordedAt the leader's, so a notification
+	// recorded just after the creation can carry the same second, or an
+	// earlier one. Taken as the watermark itself, it would count as handled,
+	// and be lost whenever the subscriber is configured after the Parcel's
+	// update (its Secret still being read): the first scan queues only what
+	// is after the watermark.
+	watermark := sub.CreationTimestamp.Add(-max(n.Margin, time.Second))
+	if c := sub.Status.Checkpoint; c != nil {
+		watermark = c.Time
+	}
 	s := &subscriber{
 		n: n, name: name, uid: sub.UID,
-		watermark:  sub.CreationTimestamp.Time,
+		watermark:  watermark,
 		queues:     map[types.UID]*parcelQueue{},
 		known:      map[key]struct{}{},
 		handled:    map[key]time.Time{},
@@ -141,9 +153,6 @@ func newSubscriber(n *Notifier, name types.NamespacedName, sub *trackingv1alpha1
 			LastCode: int(sub.Status.LastStatusCode), LastError: sub.Status.LastError, State: StateAnswering,
 			ResendDone: sub.Status.LastHandledResend,
 		},
-	}
-	if c := sub.Status.Checkpoint; c != nil {
-		s.watermark = c.Time
 	}
 	if t := sub.Status.LastDeliveryTime; t != nil {
 		s.stats.LastDelivery = t.Time

@@ -164,3 +164,60 @@ func TestOneProbeAtATime(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstScanTakesWhatFollowsTheCreation: a subscriber configured after
+// a Parcel's update finds it in its first scan of the cache. What was
+// recorded in the second the Subscription was created, or a little before
+// it by the leader's clock, is queued; a checkpoint, once written, is
+// where the scan starts instead.
+func TestFirstScanTakesWhatFollowsTheCreation(t *testing.T) {
+	created := time.Date(2026, 12, 2, 13, 51, 53, 0, time.UTC)
+	checkpoint := created.Add(time.Minute)
+	cases := []struct {
+		name       string
+		checkpoint *time.Time
+		recorded   time.Time
+		want       bool
+	}{
+		{name: "recorded in the creation's second", recorded: created, want: true},
+		{name: "recorded after the creation", recorded: created.Add(3 * time.Second), want: true},
+		{name: "recorded within the margin before the creation", recorded: created.Add(-9 * time.Second), want: true},
+		{name: "recorded before the margin", recorded: created.Add(-10 * time.Second), want: false},
+		{name: "recorded at the checkpoint", checkpoint: &checkpoint, recorded: checkpoint, want: false},
+		{name: "recorded after the checkpoint", checkpoint: &checkpoint, recorded: checkpoint.Add(time.Second), want: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clocktesting.NewFakeClock(created.Add(2 * time.Second))
+			n := &Notifier{Clock: clk, Options: DefaultOptions()}
+			sub := &trackingv1alpha1.Subscription{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "orders", UID: "sub-uid", Generation: 1,
+					CreationTimestamp: metav1.NewTime(created)},
+				Spec: trackingv1alpha1.SubscriptionSpec{URL: "http://127.0.0.1:9/hooks"},
+			}
+			if tc.checkpoint != nil {
+				sub.Status.Checkpoint = &metav1.Time{Time: *tc.checkpoint}
+			}
+			f, err := newFilter(sub)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := newSubscriber(n, types.NamespacedName{Namespace: "shop", Name: "orders"}, sub)
+			s.configure(sub, f, &Endpoint{URL: sub.Spec.URL, Timeout: time.Second})
+			recorded := metav1.NewTime(tc.recorded)
+			p := &trackingv1alpha1.Parcel{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "ne000001", UID: "parcel-uid"},
+				Spec: trackingv1alpha1.ParcelSpec{ArticleID: "NE000001", Events: []trackingv1alpha1.TrackingEvent{
+					{ID: "e1", Status: trackingv1alpha1.StatusReceivedInDepot}}},
+				Status: trackingv1alpha1.ParcelStatus{History: []trackingv1alpha1.EventVerdict{
+					{ID: "e1", Result: trackingv1alpha1.ResultApplied, RecordedAt: &recorded}}},
+			}
+			// The first scan offers what the cache holds, with no previous
+			// version.
+			s.offer(p, Notifications(p), nil)
+			if got := s.pending == 1; got != tc.want {
+				t.Errorf("queued = %v (watermark %s), want %v", got, s.watermark.Format(time.TimeOnly), tc.want)
+			}
+		})
+	}
+}

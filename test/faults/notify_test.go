@@ -166,7 +166,8 @@ func expectEveryNotification(o notifyOutcome, sub *trackingv1alpha1.Subscription
 		slices.Sort(missing)
 		current := &trackingv1alpha1.Subscription{}
 		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(sub), current)).To(Succeed())
-		g.Expect(missing).To(BeEmpty(), "notifications not received yet; the Subscription's status: %+v", current.Status)
+		g.Expect(missing).To(BeEmpty(), "notifications not received yet; the Subscription, created %s, has the status %+v",
+			current.CreationTimestamp.UTC().Format(time.StampMilli), current.Status)
 		// Longer than the subscriber's longest pause between probes
 		// (notify.DefaultBackoff.Max, 5 minutes), so a subscriber that backed
 		// off that far during the fault still gets its next probe in: (e)
