@@ -26,6 +26,8 @@ limitations under the License.
 // it to the events.EventRecorder interface the controllers take. Events
 // land in the same API (events.k8s.io/v1 serves core/v1 Events too), with
 // the reason, type, note and regarding object; the action is dropped.
+// Its metrics count what was recorded and what was written, so the Events
+// merged or dropped under load show (metrics.go).
 package eventrecorder
 
 import (
@@ -70,11 +72,11 @@ func New(ctx context.Context, cfg *rest.Config, httpClient *http.Client, scheme 
 // start runs a Broadcaster on sink.
 func start(ctx context.Context, sink record.EventSink, scheme *runtime.Scheme) *Broadcaster {
 	b := record.NewBroadcaster(record.WithContext(ctx), record.WithCorrelatorOptions(record.CorrelatorOptions{LRUCacheSize: CacheSize}))
-	b.StartRecordingToSink(sink)
+	b.StartRecordingToSink(countingSink{sink: sink})
 	return &Broadcaster{broadcaster: b, scheme: scheme}
 }
 
 // Recorder returns a recorder whose Events name component as their source.
 func (b *Broadcaster) Recorder(component string) events.EventRecorder {
-	return record.NewEventRecorderAdapter(b.broadcaster.NewRecorder(b.scheme, corev1.EventSource{Component: component}))
+	return countingRecorder{record.NewEventRecorderAdapter(b.broadcaster.NewRecorder(b.scheme, corev1.EventSource{Component: component}))}
 }

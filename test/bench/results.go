@@ -111,6 +111,15 @@ type stepResult struct {
 	PODBytesPerSec  float64   `json:"podBytesPerSec"`
 	PODStoredBytes  int64     `json:"podStoredBytes"`
 	Conflicts409    int       `json:"apiConflicts409"`
+	// EventsRecorded are the Kubernetes Events the controllers recorded,
+	// EventsWritten the writes that reached the API server (a create, or a
+	// repeat's count), EventWriteErrors the failed ones, and
+	// EventWriteMsMean the mean time of one: the manager writes Events one
+	// at a time and drops what its queue cannot hold.
+	EventsRecorded   int     `json:"eventsRecorded"`
+	EventsWritten    int     `json:"eventsWritten"`
+	EventWriteErrors int     `json:"eventWriteErrors"`
+	EventWriteMsMean float64 `json:"eventWriteMsMean"`
 	// StatusWrites are successful status patches in the audit log,
 	// StatusChanges the status changes the watch saw; the difference is
 	// the no-op status writes.
@@ -245,6 +254,11 @@ func printTable(w io.Writer, r *results) error {
 	for _, s := range r.Steps {
 		p.printf("  %s API requests per update: %s\n", s.Name, formatRequests(s.RequestsPerUpdate))
 	}
+	for _, s := range r.Steps {
+		p.printf("  %s Kubernetes Events: %.2f recorded and %.2f written per update (%d not written: merged or dropped), "+
+			"%d failed writes, %.1f ms per write\n", s.Name, perUpdate(s.EventsRecorded, s.Accepted),
+			perUpdate(s.EventsWritten, s.Accepted), s.EventsRecorded-s.EventsWritten, s.EventWriteErrors, s.EventWriteMsMean)
+	}
 	printStages(p, r.Steps)
 	for _, s := range r.Steps {
 		p.printf("  %s answers by code: %v; unreconciled %d; kube-apiserver %.1f CPU-s, %.3f ms per update; "+
@@ -367,4 +381,12 @@ func printStages(p *printer, steps []stepResult) {
 		p.println(row)
 	}
 	p.endTable()
+}
+
+// perUpdate is n per accepted update.
+func perUpdate(n, accepted int) float64 {
+	if accepted == 0 {
+		return 0
+	}
+	return float64(n) / float64(accepted)
 }

@@ -43,6 +43,9 @@ const (
 	metricPODStored    = "parcel_pod_stored_bytes_total"
 	metricReconciles   = "controller_runtime_reconcile_total"
 	metricQueueDepth   = "workqueue_depth"
+	metricEvents       = "parcel_kube_events_recorded_total"
+	metricEventWrites  = "parcel_kube_event_writes_total"
+	metricEventWriteS  = "parcel_kube_event_write_duration_seconds"
 	labelParcelCtrl    = `controller="parcel"`
 	labelParcelQueue   = `name="parcel"`
 	labelConflict      = `code="409"`
@@ -284,6 +287,7 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 	}
 	st.Conflicts409 = int(after.sum(metricRESTRequests, labelConflict) - before.sum(metricRESTRequests, labelConflict))
 	st.PODStoredBytes = int64(after.sum(metricPODStored) - before.sum(metricPODStored))
+	st.events(before, after)
 	st.StatusWrites = b.audit.total(courierNS) - writesBefore
 	st.StatusChanges = changes
 	st.NoOpStatusWrites = st.StatusWrites - st.StatusChanges
@@ -304,6 +308,21 @@ func (b *bench) webhookStep(ctx context.Context, o options, d *driver, tr *track
 		st.LatencyMs.P99, st.LagMs.P99, st.ProcessedPerSec,
 		st.Conflicts409, st.NoOpStatusWrites, st.Unreconciled, st.Mismatched)
 	return st, nil
+}
+
+// events fills in the Kubernetes Events the manager recorded and wrote
+// during the step, from its metrics.
+func (st *stepResult) events(before, after metrics) {
+	delta := func(name string, labels ...string) float64 {
+		return after.sum(name, labels...) - before.sum(name, labels...)
+	}
+	st.EventsRecorded = int(delta(metricEvents))
+	st.EventsWritten = int(delta(metricEventWrites, `result="created"`) + delta(metricEventWrites, `result="patched"`) +
+		delta(metricEventWrites, `result="updated"`))
+	st.EventWriteErrors = int(delta(metricEventWrites, `result="error"`))
+	if n := delta(metricEventWriteS + "_count"); n > 0 {
+		st.EventWriteMsMean = 1000 * delta(metricEventWriteS+"_sum") / n
+	}
 }
 
 // tally fills in the answers, rates and latencies of a step from its
