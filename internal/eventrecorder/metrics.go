@@ -38,8 +38,8 @@ const (
 // What is recorded and what reaches the API server are counted apart:
 // client-go's broadcaster merges repeats (one write counts them), and
 // writes Events one at a time, so past what the API server takes at its
-// latency its queue of 1,000 fills and it drops the rest. The gap between
-// the two counters is what was merged or dropped.
+// latency its queue of about 1,000 fills and it drops the rest. The gap
+// between the two counters is what was merged or dropped.
 var (
 	recorded = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parcel_kube_events_recorded_total",
