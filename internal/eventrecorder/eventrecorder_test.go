@@ -89,12 +89,28 @@ func emit(t *testing.T, rec events.EventRecorder, sink *acceptingSink, first, n 
 
 func waitSent(t *testing.T, sink *acceptingSink, want int64) {
 	t.Helper()
+	if !poll(func() bool { return sink.sent.Load() >= want }) {
+		t.Fatalf("%d of %d Events reached the sink", sink.sent.Load(), want)
+	}
+}
+
+// poll reports whether done held within a minute.
+func poll(done func() bool) bool {
 	deadline := time.Now().Add(time.Minute)
-	for sink.sent.Load() < want {
+	for !done() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d Events reached the sink", sink.sent.Load(), want)
+			return false
 		}
 		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
+// waitFor fails the test unless done holds within a minute.
+func waitFor(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	if !poll(done) {
+		t.Fatalf("%s: not within a minute", what)
 	}
 }
 
